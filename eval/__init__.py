@@ -1,0 +1,1 @@
+"""Evaluation and benchmarks: datasets, metrics (pure functions), runners and reports."""

@@ -1,0 +1,251 @@
+"""The ingestion run: scan -> read -> chunk -> embed -> one atomic commit -> derived files.
+
+Incremental: a file whose size and mtime are unchanged is not even read; one whose bytes
+hash to the stored id is only touched; chunks whose exact text was embedded before (in
+the index or by a killed run) reuse that vector. An unchanged corpus does no embedding.
+
+Crash-safe: embeddings are staged in their own small transactions while the run goes on;
+the documents and chunks change in one transaction at the end, then the derived search
+files are written atomically. Killing the process at any moment leaves the previous index
+loadable, and the next run picks up the staged work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ingest.chunking import ChunkingParams, chunk_document
+from ingest.readers import SUPPORTED_SUFFIXES, read_document
+from ingest.report import FileOutcome, IngestReport
+from ingest.scan import FoundFile, scan
+from ingest.sentences import split_sentences
+from rag.analysis import ANALYZER_ID, analyze
+from rag.embedders import Embedder
+from rag.errors import ReadError
+from rag.index import Index, encode_chunking
+from rag.store import DocumentRecord
+from rag.types import Chunk, SourceDoc
+
+DEFAULT_MAX_FILE_MB = 20
+EMBED_BATCH = 32
+
+
+@dataclass
+class _Pending:
+    found: FoundFile
+    doc: SourceDoc
+    chunks: list[Chunk]
+    status: str  # "added" or "updated"
+    size: int
+    mtime_ns: int
+
+
+def text_key(embedder_id: str, text: str) -> str:
+    """Identity of a (model, passage) pair: equal keys mean an equal vector."""
+    return hashlib.sha256(f"{embedder_id}\0{text}".encode()).hexdigest()[:32]
+
+
+def ingest(
+    paths: list[Path | str],
+    index_dir: Path | str,
+    embedder: Embedder,
+    params: ChunkingParams | None = None,
+    *,
+    index_type: str = "auto",
+    max_file_mb: float = DEFAULT_MAX_FILE_MB,
+    rebuild: bool = False,
+    prune: bool = True,
+    progress: bool | None = None,
+) -> IngestReport:
+    """Bring the index at ``index_dir`` in step with the files under ``paths``.
+
+    ``prune`` removes indexed documents that were under an ingested folder and are gone.
+    ``rebuild`` re-creates the index from these paths (e.g. after changing the embedder):
+    the old index stays usable until the new one is committed.
+    """
+    params = params or ChunkingParams()
+    started = time.perf_counter()
+    report = IngestReport(index_dir=str(index_dir))
+    if progress is None:
+        progress = sys.stderr.isatty()
+    index = Index.open_for_write(
+        index_dir, embedder.model_id, embedder.dim, params.as_dict(), index_type, replace_identity=rebuild
+    )
+    try:
+        found, problems = scan([Path(p) for p in paths], SUPPORTED_SUFFIXES)
+        report.files.extend(problems)
+        stored = {d.source: d for d in index.store.documents()}
+        roots = {str(f.root) for f in found} | {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
+        seen = {f.source for f in found}
+        going = {s for s, d in stored.items() if rebuild or (prune and d.root in roots and s not in seen)}
+        pending, unchanged = _read_changed(found, stored, going, embedder, params, report, max_file_mb, rebuild)
+        removed = sorted(s for s in going if s not in pending)
+
+        vectors = _embed(pending, index, embedder, report, progress)
+        if pending or removed or unchanged or rebuild:
+            _commit(index, pending, vectors, removed, unchanged, embedder, params, index_type, rebuild)
+        for source in removed:
+            report.files.append(FileOutcome(source, "removed"))
+        report.chunks_total = index.store.count_chunks()
+        report.seconds = time.perf_counter() - started
+        if pending or removed or rebuild or not index.vector_file_current():
+            index.commit_generation(report.to_dict())
+        return report
+    finally:
+        index.close()
+
+
+def _read_changed(found, stored, going, embedder, params, report, max_file_mb, rebuild):
+    """Read and chunk new or changed files; return them and the merely-touched ones.
+
+    ``going`` are stored documents this run will remove (so a renamed file is not taken
+    for a duplicate of its old self).
+    """
+    pending: dict[str, _Pending] = {}
+    unchanged: list[tuple[str, int, int]] = []
+    known_ids = {d.doc_id: d.source for s, d in stored.items() if s not in going}
+    max_bytes = int(max_file_mb * 1024 * 1024)
+    for item in found:
+        try:
+            stat = item.path.stat()
+        except OSError as exc:
+            report.files.append(FileOutcome(item.source, "failed", f"cannot read: {exc.strerror}"))
+            continue
+        old = stored.get(item.source)
+        if old and not rebuild and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            report.files.append(FileOutcome(item.source, "unchanged", chunks=old.n_chunks))
+            continue
+        try:
+            if old and not rebuild and stat.st_size <= max_bytes and _file_id(item.path) == old.doc_id:
+                unchanged.append((item.source, stat.st_size, stat.st_mtime_ns))
+                report.files.append(FileOutcome(item.source, "unchanged", chunks=old.n_chunks))
+                continue
+            doc = read_document(item.path, item.root, max_bytes=max_bytes)
+        except ReadError as exc:
+            status = "skipped" if str(exc).startswith("empty") else "failed"
+            report.files.append(FileOutcome(item.source, status, str(exc)))
+            continue
+        except OSError as exc:
+            report.files.append(FileOutcome(item.source, "failed", f"cannot read: {exc.strerror or exc}"))
+            continue
+        doc = SourceDoc(doc.doc_id, item.source, doc.text, doc.pages, doc.headings, doc.format)
+        twin = known_ids.get(doc.doc_id)
+        if twin is not None and twin != item.source:
+            report.files.append(FileOutcome(item.source, "skipped", f"same content as {twin}"))
+            continue
+        chunks = chunk_document(doc, embedder.count_tokens, params)
+        status = "updated" if old and not rebuild else "added"
+        pending[item.source] = _Pending(item, doc, chunks, status, stat.st_size, stat.st_mtime_ns)
+        known_ids[doc.doc_id] = item.source
+        report.files.append(FileOutcome(item.source, status, chunks=len(chunks)))
+    return pending, unchanged
+
+
+def sentence_terms(text: str) -> str:
+    """Keyword terms of each sentence of a chunk, as stored: "t t|t t t"."""
+    spans = split_sentences(text) or [(0, len(text))]
+    return "|".join(" ".join(analyze(text[a:b])) for a, b in spans)
+
+
+def _file_id(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _embed(pending, index, embedder, report, progress) -> dict[str, bytes]:
+    """Vectors for every pending chunk, embedding only texts never embedded before."""
+    keys = {text_key(embedder.model_id, c.text): c.text for p in pending.values() for c in p.chunks}
+    vectors = index.store.known_vectors(list(keys))
+    todo = [k for k in keys if k not in vectors]
+    report.chunks_reused = sum(len(p.chunks) for p in pending.values()) - len(todo)
+    bar = _progress_bar(len(todo), progress)
+    embed_started = time.perf_counter()
+    for i in range(0, len(todo), EMBED_BATCH):
+        batch = todo[i : i + EMBED_BATCH]
+        computed = np.asarray(embedder.embed_passages([keys[k] for k in batch]), dtype=np.float32)
+        index.store.stage_vectors(batch, computed)
+        vectors.update((k, v.tobytes()) for k, v in zip(batch, computed))
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    report.embed_seconds = time.perf_counter() - embed_started
+    report.chunks_embedded = len(todo)
+    return vectors
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled or total < EMBED_BATCH:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="chunk", desc="Embedding", file=sys.stderr, smoothing=0.1)
+
+
+def _commit(index, pending, vectors, removed, unchanged, embedder, params, index_type, rebuild):
+    store = index.store
+    now = time.time()
+    with store.transaction():
+        if rebuild:
+            store.set_meta(
+                {
+                    "embedder_id": embedder.model_id,
+                    "dim": str(embedder.dim),
+                    "chunking": encode_chunking(params.as_dict()),
+                    "index_type": index_type,
+                    "analyzer": ANALYZER_ID,
+                }
+            )
+        for source in removed:
+            store.delete_document(source)
+        for source, size, mtime_ns in unchanged:
+            store.touch_document(source, size, mtime_ns)
+        for source, item in pending.items():
+            store.delete_document(source)
+            record = DocumentRecord(
+                source=source,
+                doc_id=item.doc.doc_id,
+                root=str(item.found.root),
+                format=item.doc.format,
+                size=item.size,
+                mtime_ns=item.mtime_ns,
+                n_pages=len(item.doc.pages),
+                n_chunks=len(item.chunks),
+                ingested_at=now,
+            )
+            store.add_document(record, item.doc.text)
+            keys = [text_key(embedder.model_id, c.text) for c in item.chunks]
+            terms = [sentence_terms(c.text) for c in item.chunks]
+            matrix = np.frombuffer(b"".join(vectors[k] for k in keys), dtype=np.float32)
+            store.add_chunks(item.chunks, keys, terms, matrix.reshape(len(keys), embedder.dim))
+        store.clear_staged()
+        if pending or removed or rebuild:
+            store.set_meta({"generation": str(index.generation + 1), "updated_at": str(now)})
+
+
+def remove_documents(index_dir: Path | str, sources: list[str]) -> list[str]:
+    """Delete documents by source path; returns the ones that were indexed."""
+    with Index.open(index_dir) as probe:
+        identity = (probe.embedder_id, probe.dim, probe.chunking, probe.meta.get("index_type", "auto"))
+    index = Index.open_for_write(index_dir, *identity)
+    try:
+        indexed = {d.source for d in index.store.documents()}
+        gone = [s for s in sources if s in indexed]
+        if gone:
+            with index.store.transaction():
+                for source in gone:
+                    index.store.delete_document(source)
+                index.store.set_meta({"generation": str(index.generation + 1), "updated_at": str(time.time())})
+            index.commit_generation({"removed": gone})
+        return gone
+    finally:
+        index.close()

@@ -1,0 +1,121 @@
+"""Read one file from disk into a SourceDoc, dispatching on its suffix.
+
+Each format has its own module (``text``, ``html``, ``pdf``, ``docx``) that turns the
+file's bytes into text plus page and heading offsets into that exact text; this module
+reads the bytes, enforces the size limit, computes the content id and the relative
+source, and makes sure every failure reaches the caller as a ``ReadError`` with a reason
+a person can act on. It does not walk folders (``ingest.scan``) or chunk (``ingest.chunking``).
+Format modules are imported on first use, so reading a .txt never loads pypdf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+from rag.errors import MissingDependencyError, ReadError
+from rag.types import Heading, Page, SourceDoc
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+# suffix -> (module in this package, function in it, SourceDoc.format)
+_READERS: dict[str, tuple[str, str, str]] = {
+    ".txt": ("text", "read_text", "text"),
+    ".md": ("text", "read_markdown", "markdown"),
+    ".markdown": ("text", "read_markdown", "markdown"),
+    ".html": ("html", "read_html", "html"),
+    ".htm": ("html", "read_html", "html"),
+    ".pdf": ("pdf", "read_pdf", "pdf"),
+    ".docx": ("docx", "read_docx", "docx"),
+}
+
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_READERS)
+
+
+class Extracted(NamedTuple):
+    """What a format module returns: offsets in ``pages`` and ``headings`` index ``text``."""
+
+    text: str
+    pages: tuple[Page, ...] = ()
+    headings: tuple[Heading, ...] = ()
+
+
+def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceDoc:
+    """Read ``path`` into a SourceDoc whose ``source`` is relative to ``root``.
+
+    Raises ReadError (unsupported type, empty, too large, unreadable, corrupt, no text)
+    and MissingDependencyError when the library for this format is not installed.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _READERS:
+        kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise ReadError(f"unsupported file type '{suffix or '(none)'}' (supported: {kinds})")
+    module_name, function_name, fmt = _READERS[suffix]
+    data = _read_bytes(path, max_bytes)
+    reader = getattr(importlib.import_module(f"{__name__}.{module_name}"), function_name)
+    try:
+        extracted: Extracted = reader(data)
+    except (ReadError, MissingDependencyError):
+        raise
+    except Exception as exc:  # a parser bug on one odd file must not stop an ingest
+        raise ReadError(f"could not read this {fmt} file: {short_reason(exc)}") from exc
+    return SourceDoc(
+        doc_id=hashlib.sha256(data).hexdigest()[:16],
+        source=_relative_source(path, root),
+        text=extracted.text,
+        pages=extracted.pages,
+        headings=tuple(sorted(extracted.headings, key=lambda h: h.offset)),
+        format=fmt,
+    )
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise ReadError(_too_large(max_bytes))
+            # Read one byte past the limit: the file may have grown since fstat.
+            data = handle.read(max_bytes + 1)
+    except PermissionError as exc:
+        raise ReadError("permission denied") from exc
+    except IsADirectoryError as exc:
+        raise ReadError("not a regular file (it is a folder)") from exc
+    except FileNotFoundError as exc:
+        raise ReadError("no such file") from exc
+    except OSError as exc:
+        raise ReadError(f"cannot read the file: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise ReadError(_too_large(max_bytes))
+    if not data:
+        # The pipeline reports reasons starting with "empty" as skipped, not failed.
+        raise ReadError("empty file")
+    return data
+
+
+def _too_large(max_bytes: int) -> str:
+    mb = 1024 * 1024
+    limit = f"{max_bytes / mb:g} MB" if max_bytes >= mb else f"{max_bytes} bytes"
+    return f"file is larger than the {limit} limit; raise it with --max-file-mb"
+
+
+def _relative_source(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` with POSIX separators; the file name when not under it."""
+    # abspath, not resolve: a file reached through a symlinked folder keeps the linked name.
+    try:
+        rel = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(root)))
+    except ValueError:  # different drives on Windows
+        return path.name
+    if rel == Path(".") or rel.parts[0] == "..":
+        return path.name
+    return rel.as_posix()
+
+
+def short_reason(exc: BaseException, limit: int = 160) -> str:
+    """One line about ``exc``, for a report: library messages can be long or multi-line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,30 @@
+"""rag: question answering over your own documents, with citations.
+
+Importing this package is cheap: models and heavy libraries load on first use.
+
+    from rag import RagService, Filters
+    with RagService.open("path/to/index") as rag:
+        for hit in rag.search("Qui a créé BLOOM ?", k=5):
+            print(hit.rank, hit.chunk.source, hit.chunk.page, hit.scores)
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["RagService", "Filters", "Hit", "Chunk"]
+
+
+def __getattr__(name: str):
+    # Lazy so that `import rag` stays instant and never pulls FAISS or a model.
+    if name == "RagService":
+        from rag.service import RagService
+
+        return RagService
+    if name == "Filters":
+        from rag.retriever import Filters
+
+        return Filters
+    if name in ("Hit", "Chunk"):
+        from rag import types
+
+        return getattr(types, name)
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")

@@ -1,0 +1,323 @@
+"""Cited answers: prompt -> LLM -> parse [n] -> check every sentence -> abstain or answer.
+
+The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
+
+1. retrieve passages; if the evidence is weak (the question's rare terms are missing from
+   the best passages), refuse before generating — the calibrated ``min_evidence``;
+2. number the passages [1]..[k] with their source and page and fit them to the model's
+   context window by counting tokens (passages are dropped from the end, the question
+   is never truncated);
+3. stream the model's answer; markers outside 1..k are dropped and recorded;
+4. check each sentence against its cited passage(s) with ``rag.support``; re-attribute a
+   citation when another passage clearly supports the sentence better; flag unsupported
+   sentences; keep the supporting span in each passage for highlighting;
+5. refuse after generation when the model says so or most sentences are unsupported.
+
+With no LLM (``llm=None``) the answer is extractive: the best-supported sentences of the
+passages, cited the same way. This module does not retrieve (``rag.retriever``) or load
+models (``rag.llms``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from rag import prompts
+from rag.analysis import analyze, analyze_question
+from rag.errors import RagError
+from rag.retriever import Filters, Retriever
+from rag.support import LexicalSemanticSupport, split_sentences, strip_markers
+from rag.types import Answer, Citation, Hit, SentenceCheck
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+_REFUSAL = re.compile("|".join(prompts.REFUSAL_PATTERNS), re.IGNORECASE)
+
+
+def load_calibration(path: Path = CALIBRATION_FILE) -> dict:
+    """Thresholds written by ``python -m eval.calibrate``; empty when never calibrated."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["thresholds"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    k: int = 5
+    max_new_tokens: int = 160
+    min_evidence: float = 0.5  # refuse before generating below this evidence score
+    support_threshold: float = 0.5  # a sentence is supported at or above this score
+    reattribute_margin: float = 0.15  # another passage must beat the cited one by this much
+    max_unsupported: float = 0.5  # refuse when a larger share of sentences is unsupported
+    extractive_sentences: int = 2
+
+    @classmethod
+    def calibrated(cls, **overrides) -> AnswerSettings:
+        known = {k: v for k, v in load_calibration().items() if k in cls.__dataclass_fields__}
+        return cls(**{**known, **overrides})
+
+
+def evidence_score(question: str, hits: list[Hit], idf, top: int = 3) -> float:
+    """How much of the question the best passages cover: the rarity-weighted share of its
+    content terms found in the best single passage among the ``top`` first."""
+    terms = set(analyze_question(question))
+    if not terms or not hits:
+        return 0.0
+    total = sum(idf(t) for t in terms)
+    best = 0.0
+    for hit in hits[:top]:
+        present = terms & set(analyze(hit.chunk.text))
+        best = max(best, sum(idf(t) for t in present) / total)
+    return best
+
+
+def is_refusal(text: str) -> bool:
+    return bool(_REFUSAL.search(text.replace("’", "'")))
+
+
+def parse_markers(text: str, n_passages: int) -> tuple[list[tuple[int, int, list[int]]], list[int]]:
+    """Markers as (start, end, valid numbers) and the invalid numbers (outside 1..n)."""
+    found, invalid = [], []
+    for m in _MARKER.finditer(text):
+        numbers = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+        invalid += [n for n in numbers if not 1 <= n <= n_passages]
+        found.append((m.start(), m.end(), [n for n in numbers if 1 <= n <= n_passages]))
+    return found, invalid
+
+
+def answer_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of an answer, a trailing marker-only piece ("... fin. [2]") joined to its sentence."""
+    spans: list[tuple[int, int]] = []
+    for start, end in split_sentences(text):
+        if spans and not strip_markers(text[start:end]).strip(" .;,"):
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def with_markers(sentence: str, numbers: tuple[int, ...]) -> str:
+    """The sentence without its old markers, the checked ones put before the final punctuation."""
+    content = strip_markers(sentence)
+    if not numbers:
+        return content
+    marks = "".join(f"[{n}]" for n in numbers)
+    match = re.search(r"[.!?…»\s]+$", content)
+    if match:
+        return f"{content[: match.start()]} {marks}{content[match.start() :].strip()}"
+    return f"{content} {marks}"
+
+
+@dataclass
+class _Check:
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    invalid: list[int] = field(default_factory=list)
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, llm=None, support=None, settings: AnswerSettings | None = None):
+        self.retriever = retriever
+        self.llm = llm
+        self.settings = settings or AnswerSettings.calibrated()
+        # Looked up through the index each time: ingestion may have changed the word weights.
+        self.support = support or LexicalSemanticSupport(
+            retriever.embedder, idf=lambda t: retriever.index.keywords().idf(t)
+        )
+
+    @property
+    def mode(self) -> str:
+        return "llm" if self.llm is not None else "extractive"
+
+    def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
+        answer = None
+        for event in self.ask_stream(question, k, filters):
+            if event["type"] == "answer":
+                answer = event["answer"]
+        return answer
+
+    def ask_stream(self, question: str, k: int | None = None, filters: Filters | None = None) -> Iterator[dict]:
+        """Events: {"type": "hits", "hits"}, {"type": "token", "text"}..., {"type": "answer", "answer"}."""
+        started = time.perf_counter()
+        question = " ".join(question.split())
+        if not question:
+            raise RagError("The question is empty. Type a question about your documents.")
+        k = k or self.settings.k
+        retrieval = self.retriever.retrieve(question, k, filters)
+        hits = retrieval.hits
+        timings = {"retrieve": retrieval.timings.get("total", 0.0)}
+        yield {"type": "hits", "hits": hits}
+
+        evidence = evidence_score(question, hits, self.support.idf)
+        timings["evidence"] = evidence
+        if evidence < self.settings.min_evidence:
+            reason = f"weak evidence: the passages cover {evidence:.0%} of the question's key terms"
+            yield {"type": "answer", "answer": self._refusal(question, hits, reason, timings, started)}
+            return
+
+        if self.llm is None:
+            text, shown = self._extractive(question, hits), hits
+            timings["generate"] = 0.0
+        else:
+            messages, shown = self._prompt(question, hits)
+            pieces: list[str] = []
+            t = time.perf_counter()
+            for piece in self.llm.stream(messages, max_new_tokens=self.settings.max_new_tokens):
+                if not pieces:
+                    timings["first_token"] = time.perf_counter() - t
+                pieces.append(piece)
+                yield {"type": "token", "text": piece}
+            timings["generate"] = time.perf_counter() - t
+            text = "".join(pieces).strip()
+            decode = timings["generate"] - timings.get("first_token", 0.0)
+            n_tokens = self.llm.count_tokens(text) if text else 0
+            timings["tokens"] = n_tokens
+            timings["tokens_per_second"] = (n_tokens - 1) / decode if n_tokens > 1 and decode > 0 else 0.0
+
+        t = time.perf_counter()
+        if not text or is_refusal(text) and not _MARKER.search(text):
+            answer = self._refusal(question, hits, "the model found no answer in the passages", timings, started)
+            yield {"type": "answer", "answer": replace(answer, draft=text)}
+            return
+        check = self._check(text, shown)
+        timings["check"] = time.perf_counter() - t
+        sentences = check.sentences
+        unsupported = sum(not s.supported for s in sentences)
+        if not sentences or unsupported / len(sentences) > self.settings.max_unsupported:
+            reason = f"{unsupported} of {len(sentences)} sentences are not supported by the passages"
+            answer = self._refusal(question, hits, reason, timings, started)
+            yield {"type": "answer", "answer": replace(answer, sentences=tuple(sentences), draft=text)}
+            return
+        final_text = " ".join(with_markers(s.text, s.citations) for s in sentences)
+        timings["total"] = time.perf_counter() - started
+        yield {
+            "type": "answer",
+            "answer": Answer(
+                question=question,
+                text=final_text,
+                citations=self._citations(sentences, shown),
+                hits=tuple(hits),
+                sentences=tuple(sentences),
+                invalid_markers=tuple(check.invalid),
+                mode=self.mode,
+                model=getattr(self.llm, "model_id", "extractive"),
+                timings=timings,
+                draft=text,
+            ),
+        }
+
+    # -- steps ------------------------------------------------------------------------------
+    def _refusal(self, question, hits, reason, timings, started) -> Answer:
+        timings["total"] = time.perf_counter() - started
+        return Answer(
+            question=question,
+            text=prompts.REFUSAL,
+            citations=(),
+            hits=tuple(hits),
+            abstained=True,
+            abstain_reason=reason,
+            mode=self.mode,
+            model=getattr(self.llm, "model_id", "extractive"),
+            timings=timings,
+        )
+
+    def _prompt(self, question: str, hits: list[Hit]) -> tuple[list[dict], list[Hit]]:
+        """Messages with as many passages as fit in the context window, in rank order."""
+        budget = self.llm.context_window - self.settings.max_new_tokens
+
+        def messages(shown: list[Hit]) -> list[dict]:
+            passages = "\n\n".join(
+                prompts.PASSAGE.format(number=i, where=_where(h), text=h.chunk.text) for i, h in enumerate(shown, 1)
+            )
+            user = prompts.USER.format(passages=passages, question=question)
+            return [{"role": "system", "content": prompts.SYSTEM}, {"role": "user", "content": user}]
+
+        if self.llm.chat_tokens(messages([])) > budget:
+            raise RagError(
+                f"The question is too long for the model's context window ({self.llm.context_window} tokens). "
+                "Shorten it."
+            )
+        shown: list[Hit] = []
+        for hit in hits:
+            if self.llm.chat_tokens(messages([*shown, hit])) > budget:
+                break
+            shown.append(hit)
+        return messages(shown), shown
+
+    def _check(self, text: str, shown: list[Hit]) -> _Check:
+        s = self.settings
+        markers, invalid = parse_markers(text, len(shown))
+        passages = [h.chunk.text for h in shown]
+        check = _Check(invalid=invalid)
+        for start, end in answer_sentences(text):
+            content = strip_markers(text[start:end])
+            if not re.search(r"\w", content):
+                continue
+            cited = tuple(dict.fromkeys(n for a, b, ns in markers if start <= a < end for n in ns))
+            supports = self.support.score_many(content, passages) if passages else []
+            best = max(range(len(supports)), key=lambda i: supports[i].score) if supports else None
+            good = tuple(n for n in cited if supports[n - 1].score >= s.support_threshold)
+            if good:
+                top = max(supports[n - 1].score for n in good)
+                if supports[best].score > top + s.reattribute_margin:
+                    good = (best + 1,)
+                citations = good
+            elif best is not None and supports[best].score >= s.support_threshold:
+                citations = (best + 1,)  # re-attributed (or added where the model cited nothing)
+            else:
+                citations = cited
+            scores = [supports[n - 1].score for n in citations]
+            support = max(scores) if scores else (supports[best].score if supports else 0.0)
+            check.sentences.append(
+                SentenceCheck(
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                    cited=cited,
+                    citations=citations,
+                    support=round(support, 4),
+                    supported=bool(citations) and support >= s.support_threshold,
+                    spans={n: supports[n - 1].span for n in citations},
+                )
+            )
+        return check
+
+    def _citations(self, sentences: list[SentenceCheck], shown: list[Hit]) -> tuple[Citation, ...]:
+        best: dict[int, tuple[float, tuple[int, int]]] = {}
+        for sentence in sentences:
+            for n in sentence.citations:
+                if n not in best or sentence.support > best[n][0]:
+                    best[n] = (sentence.support, sentence.spans[n])
+        return tuple(Citation(n, shown[n - 1], best[n][1]) for n in sorted(best))
+
+    def _extractive(self, question: str, hits: list[Hit]) -> str:
+        """The passages' sentences that best match the question, each cited."""
+        if not hits:
+            return ""
+        supports = self.support.score_many(question, [h.chunk.text for h in hits])
+        order = sorted(range(len(hits)), key=lambda i: -supports[i].score)
+        top = supports[order[0]].score
+        chosen = [i for i in order[: self.settings.extractive_sentences] if supports[i].score >= 0.8 * top]
+        parts = []
+        for i in chosen:
+            a, b = supports[i].span
+            sentence = " ".join(hits[i].chunk.text[a:b].split())
+            parts.append(with_markers(sentence, (i + 1,)))
+        return " ".join(parts)
+
+
+def _where(hit: Hit) -> str:
+    chunk = hit.chunk
+    where = chunk.source
+    if chunk.page:
+        where += f", page {chunk.page}" + (
+            f"-{chunk.page_end}" if chunk.page_end and chunk.page_end != chunk.page else ""
+        )
+    if chunk.heading_path:
+        where += ", " + " > ".join(chunk.heading_path)
+    return where

@@ -1,0 +1,36 @@
+"""Prompt templates, as constants. The wording was checked against the small offline model
+(Qwen2.5-0.5B-Instruct): short, explicit, one example of the citation format.
+"""
+
+REFUSAL = "Ce n'est pas dans les documents."
+
+SYSTEM = (
+    "Tu réponds à des questions uniquement à partir des passages numérotés fournis. "
+    "Règles : 1) N'utilise que les informations des passages, jamais tes propres connaissances. "
+    "2) Réponds brièvement, en une à trois phrases, dans la langue de la question. "
+    "3) Termine chaque phrase par le numéro du passage qui la justifie, entre crochets, par exemple [2]. "
+    f"4) Si les passages ne contiennent pas la réponse, réponds seulement : « {REFUSAL} »"
+)
+
+PASSAGE = "[{number}] (source : {where})\n{text}"
+
+USER = "Passages :\n\n{passages}\n\nQuestion : {question}\n\nRéponse (avec les numéros des passages entre crochets) :"
+
+# What a model says when it refuses; matched case-insensitively on the answer text.
+REFUSAL_PATTERNS = (
+    r"n'est pas dans les documents",
+    r"ne (?:figure|se trouve|sont|est) pas dans les (?:documents|passages)",
+    r"(?:les|aucun des) passages? ne (?:contien|mentionn|précis|indiqu|donn|parl)",
+    r"aucune information",
+    r"je ne (?:sais|peux) pas",
+    r"pas d'information",
+    r"not (?:in|found in) the (?:documents|passages)",
+    r"i (?:don't|do not) know",
+)
+
+# Rewrite a follow-up into a standalone question (used by the conversation layer).
+CONDENSE = (
+    "Voici une conversation puis une nouvelle question. Réécris la nouvelle question pour qu'elle soit "
+    "compréhensible seule, sans la conversation, dans la même langue. Réponds seulement par la question "
+    "réécrite.\n\nConversation :\n{history}\n\nNouvelle question : {question}\n\nQuestion réécrite :"
+)

@@ -1,0 +1,231 @@
+"""The chunk store: documents, chunks and their vectors in one SQLite file.
+
+SQLite, not pickle: opening an index never executes code from it, and its transactions
+make every ingestion all-or-nothing (a killed run leaves the previous state intact).
+The store is the source of truth; the FAISS file and keyword index are derived from it.
+It also holds ``staged_vectors``: embeddings computed by a run that has not committed
+yet, so a run killed while embedding resumes without redoing the work.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.types import Chunk
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    source TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL UNIQUE,
+    root TEXT NOT NULL,
+    format TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    n_pages INTEGER NOT NULL,
+    n_chunks INTEGER NOT NULL,
+    ingested_at REAL NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    page INTEGER,
+    page_end INTEGER,
+    heading_path TEXT NOT NULL,
+    text TEXT NOT NULL,
+    text_key TEXT NOT NULL,
+    terms TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
+CREATE INDEX IF NOT EXISTS chunks_text_key ON chunks(text_key);
+CREATE TABLE IF NOT EXISTS staged_vectors (text_key TEXT PRIMARY KEY, vector BLOB NOT NULL);
+"""
+
+_CHUNK_COLUMNS = 'id, chunk_id, doc_id, source, start, "end", page, page_end, heading_path, text'
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A stored document's bookkeeping (its text is fetched separately: it can be large)."""
+
+    source: str
+    doc_id: str
+    root: str
+    format: str
+    size: int
+    mtime_ns: int
+    n_pages: int
+    n_chunks: int
+    ingested_at: float
+
+
+def _chunk_from_row(row: tuple) -> tuple[int, Chunk]:
+    rowid, chunk_id, doc_id, source, start, end, page, page_end, heading_path, text = row
+    chunk = Chunk(chunk_id, doc_id, source, text, start, end, page, page_end, tuple(json.loads(heading_path)))
+    return rowid, chunk
+
+
+class ChunkStore:
+    """Typed access to the SQLite file. Writes happen inside ``transaction()``."""
+
+    def __init__(self, path: Path, readonly: bool = False):
+        self.path = path
+        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout = 10000")
+        if not readonly:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- meta ---------------------------------------------------------------------------
+    def get_meta(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM meta"))
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+
+    # -- transactions -------------------------------------------------------------------
+    def transaction(self):
+        return _Transaction(self._db)
+
+    # -- documents ----------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        rows = self._db.execute(
+            "SELECT source, doc_id, root, format, size, mtime_ns, n_pages, n_chunks, ingested_at "
+            "FROM documents ORDER BY source"
+        )
+        return [DocumentRecord(*row) for row in rows]
+
+    def document_text(self, doc_id: str) -> str | None:
+        row = self._db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def add_document(self, record: DocumentRecord, text: str) -> None:
+        self._db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*(getattr(record, f) for f in DocumentRecord.__dataclass_fields__), text),
+        )
+
+    def touch_document(self, source: str, size: int, mtime_ns: int) -> None:
+        self._db.execute("UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ?", (size, mtime_ns, source))
+
+    def delete_document(self, source: str) -> None:
+        row = self._db.execute("SELECT doc_id FROM documents WHERE source = ?", (source,)).fetchone()
+        if row:
+            self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (row[0],))
+            self._db.execute("DELETE FROM documents WHERE source = ?", (source,))
+
+    # -- chunks -------------------------------------------------------------------------
+    def add_chunks(self, chunks: list[Chunk], text_keys: list[str], terms: list[str], vectors: np.ndarray) -> None:
+        """Insert chunks with their text keys, per-sentence keyword terms ("t t|t t") and vectors."""
+        rows = [
+            (
+                c.chunk_id, c.doc_id, c.source, int(c.chunk_id.rsplit(":", 1)[1]), c.start, c.end, c.page,
+                c.page_end, json.dumps(list(c.heading_path), ensure_ascii=False), c.text, key, term,
+                np.asarray(vec, dtype=np.float32).tobytes(),
+            )
+            for c, key, term, vec in zip(chunks, text_keys, terms, vectors, strict=True)
+        ]  # fmt: skip
+        self._db.executemany(
+            'INSERT INTO chunks (chunk_id, doc_id, source, ord, start, "end", page, page_end, heading_path, '
+            "text, text_key, terms, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def iter_sentence_terms(self) -> Iterator[tuple[int, list[list[str]]]]:
+        """Per chunk, its sentences' analysed terms (stored as "t t|t t t|...")."""
+        for rowid, terms in self._db.execute("SELECT id, terms FROM chunks ORDER BY id"):
+            yield rowid, [sentence.split() for sentence in terms.split("|")]
+
+    def document_slice(self, doc_id: str, start: int, end: int) -> str:
+        row = self._db.execute(
+            "SELECT substr(text, ?, ?) FROM documents WHERE doc_id = ?", (start + 1, end - start, doc_id)
+        ).fetchone()
+        return row[0] if row else ""
+
+    def count_chunks(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, Chunk]:
+        rowids = list(rowids)
+        found: dict[int, Chunk] = {}
+        for i in range(0, len(rowids), 500):
+            batch = rowids[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch):
+                rowid, chunk = _chunk_from_row(row)
+                found[rowid] = chunk
+        return found
+
+    def iter_chunks(self) -> Iterator[tuple[int, Chunk]]:
+        for row in self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks ORDER BY id"):
+            yield _chunk_from_row(row)
+
+    def rowids_where(self, sql_filter: str, params: tuple = ()) -> np.ndarray:
+        rows = self._db.execute(f"SELECT id FROM chunks WHERE {sql_filter}", params)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def neighbours(self, doc_id: str, ord_from: int, ord_to: int) -> list[Chunk]:
+        rows = self._db.execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE doc_id = ? AND ord BETWEEN ? AND ? ORDER BY ord",
+            (doc_id, ord_from, ord_to),
+        )
+        return [_chunk_from_row(row)[1] for row in rows]
+
+    def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        ids, blobs = [], []
+        for rowid, blob in self._db.execute("SELECT id, vector FROM chunks ORDER BY id"):
+            ids.append(rowid)
+            blobs.append(blob)
+        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)
+        return np.asarray(ids, dtype=np.int64), vectors
+
+    # -- vector reuse -------------------------------------------------------------------
+    def known_vectors(self, text_keys: list[str]) -> dict[str, bytes]:
+        """Vectors already computed for these texts, from stored chunks or a killed run's staging."""
+        found: dict[str, bytes] = {}
+        for i in range(0, len(text_keys), 500):
+            batch = text_keys[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            for table in ("staged_vectors", "chunks"):
+                query = f"SELECT text_key, vector FROM {table} WHERE text_key IN ({marks})"
+                found.update(self._db.execute(query, batch))
+        return found
+
+    def stage_vectors(self, text_keys: list[str], vectors: np.ndarray) -> None:
+        rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in zip(text_keys, vectors, strict=True)]
+        with self.transaction():
+            self._db.executemany("INSERT OR REPLACE INTO staged_vectors VALUES (?, ?)", rows)
+
+    def clear_staged(self) -> None:
+        self._db.execute("DELETE FROM staged_vectors")
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self):
+        self._db.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False

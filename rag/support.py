@@ -1,0 +1,134 @@
+"""Does a passage support an answer sentence? A score in [0, 1] and the span that supports it,
+without an NLI model.
+
+The score mixes two signals, each computed against windows of one or two consecutive
+sentences of the passage, keeping the best window (that window is the highlighted span):
+
+- lexical: the share of the sentence's French content terms (``rag.analysis``: stemmed,
+  accent-folded, stop words out) that the window contains, weighted by how rare each term
+  is in the index (a shared "modèle" proves less than a shared "MosaicML");
+- semantic: the embedder's cosine between the sentence and the window, rescaled from
+  e5's narrow band of useful values to [0, 1].
+
+When an NLI cross-encoder is configured, ``NLISupport`` scores entailment instead.
+Thresholds on these scores are calibrated by ``eval`` and stored, not set here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.analysis import analyze
+from rag.embedders import Embedder
+from rag.errors import MissingDependencyError, ModelError
+
+# e5 cosines between unrelated French sentences sit near 0.75 and paraphrases near 0.92.
+SEM_LOW, SEM_HIGH = 0.76, 0.93
+_MARKERS = re.compile(r"\[\s*\d+(?:\s*[,;-]\s*\d+)*\s*\]")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    from ingest.sentences import split_sentences as split
+
+    return split(text)
+
+
+def strip_markers(text: str) -> str:
+    return " ".join(_MARKERS.sub(" ", text).split())
+
+
+@dataclass(frozen=True)
+class Support:
+    score: float
+    span: tuple[int, int]  # inside the passage text
+    lexical: float
+    semantic: float
+
+
+class LexicalSemanticSupport:
+    """Support from weighted term overlap plus embedding similarity; caches embeddings per text."""
+
+    def __init__(self, embedder: Embedder | None, idf: Callable[[str], float] | None = None, lexical_weight=0.5):
+        self.embedder = embedder
+        self.idf = idf or (lambda term: 1.0)
+        self.lexical_weight = lexical_weight if embedder is not None else 1.0
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def _embed(self, texts: list[str]) -> list[np.ndarray]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed_passages(missing)):
+                self._vectors[text] = vector
+        return [self._vectors[t] for t in texts]
+
+    def windows(self, passage: str) -> list[tuple[int, int]]:
+        spans = split_sentences(passage) or [(0, len(passage))]
+        pairs = [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
+        return spans + pairs
+
+    def lexical(self, sentence_terms: set[str], window_terms: set[str]) -> float:
+        total = sum(self.idf(t) for t in sentence_terms)
+        if total == 0:
+            return 0.0
+        return sum(self.idf(t) for t in sentence_terms & window_terms) / total
+
+    def score_many(self, sentence: str, passages: list[str]) -> list[Support]:
+        """Support of ``sentence`` by each passage (one embedding call for everything)."""
+        sentence = strip_markers(sentence)
+        terms = set(analyze(sentence))
+        all_windows = [self.windows(p) for p in passages]
+        texts = [p[a:b] for p, ws in zip(passages, all_windows) for a, b in ws]
+        sims: list[float] = []
+        if self.embedder is not None and texts:
+            vectors = self._embed([sentence, *texts])
+            sims = [float(vectors[0] @ v) for v in vectors[1:]]
+        results, position = [], 0
+        for passage, windows in zip(passages, all_windows):
+            best: Support | None = None
+            for a, b in windows:
+                lex = self.lexical(terms, set(analyze(passage[a:b])))
+                sem = 0.0
+                if sims:
+                    sem = min(1.0, max(0.0, (sims[position] - SEM_LOW) / (SEM_HIGH - SEM_LOW)))
+                position += 1
+                score = self.lexical_weight * lex + (1 - self.lexical_weight) * sem
+                # Prefer the shorter window on ties: a tighter highlight.
+                if best is None or score > best.score + 1e-9:
+                    best = Support(score, (a, b), lex, sem)
+            results.append(best or Support(0.0, (0, 0), 0.0, 0.0))
+        return results
+
+
+class NLISupport:
+    """Entailment probability from a sentence-transformers NLI ``CrossEncoder`` (hub id or dir)."""
+
+    def __init__(self, name: str):
+        try:
+            from sentence_transformers import CrossEncoder
+        except ImportError as exc:
+            raise MissingDependencyError("sentence-transformers", extra="st", purpose="NLI checking") from exc
+        try:
+            self._model = CrossEncoder(name)
+        except Exception as exc:
+            raise ModelError(f"Could not load the NLI model {name!r}: {exc}") from exc
+        labels = {v.lower(): k for k, v in self._model.config.id2label.items()}
+        self._entail = labels.get("entailment", 0)
+
+    def score_many(self, sentence: str, passages: list[str]) -> list[Support]:
+        sentence = strip_markers(sentence)
+        results = []
+        for passage in passages:
+            spans = split_sentences(passage) or [(0, len(passage))]
+            pairs = [(passage, sentence)] + [(passage[a:b], sentence) for a, b in spans]
+            logits = np.asarray(self._model.predict(pairs))
+            probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probs = probs / probs.sum(axis=1, keepdims=True)
+            entail = probs[:, self._entail]
+            best = int(np.argmax(entail[1:])) if len(spans) else 0
+            results.append(Support(float(entail[0]), spans[best], math.nan, float(entail[0])))
+        return results

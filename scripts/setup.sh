@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up .venv with everything the project needs. Idempotent: when nothing changed since
+# the last run it returns in seconds. Usage: bash scripts/setup.sh [--dev]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+extras="all"
+[[ "${1:-}" == "--dev" ]] && extras="all,dev"
+
+stamp=.venv/.setup-stamp
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$extras
+if [[ -f $stamp && "$(cat $stamp)" == "$want" || -f $stamp && "$(cat $stamp)" == "${want%-*}-all,dev" ]]; then
+    echo "setup: environment is up to date (.venv)"
+    exit 0
+fi
+
+[[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
+pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
+pip install --upgrade pip
+# torch first, pinned: 2.13.0 is the CPU build on disk; any other spec pulls GBs of CUDA wheels.
+pip install torch==2.13.0
+pip install -e ".[$extras]"
+echo "$want" > $stamp
+echo "setup: done (.venv)"

@@ -1,0 +1,188 @@
+"""Cited answers with a scripted LLM over a small hashing-embedder index: citations checked,
+re-attributed, flagged; refusals before and after generation; extractive mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.chunking import ChunkingParams
+from ingest.pipeline import ingest
+from rag.answer import (
+    Answerer,
+    AnswerSettings,
+    answer_sentences,
+    evidence_score,
+    is_refusal,
+    parse_markers,
+    with_markers,
+)
+from rag.embedders import HashingEmbedder
+from rag.errors import RagError
+from rag.prompts import REFUSAL
+from rag.service import RagService
+
+DOCS = {
+    "fournil.md": "# Le fournil\n\nLe fournil ouvre à sept heures du mardi au dimanche.\n\n"
+    "## Pain\n\nLe pain au levain cuit quatre heures dans un four à bois chauffé au chêne.\n",
+    "musee.txt": "Le musée municipal expose trois cents tableaux flamands. L'entrée coûte huit euros.",
+    "marche.txt": "Le marché des producteurs se tient chaque samedi matin sur la place centrale.",
+}
+
+
+class Scripted:
+    """The smallest LLM the answerer needs: replies in order, records the prompts."""
+
+    model_id = "scripted"
+    context_window = 4096
+
+    def __init__(self, *replies):
+        self.replies = list(replies)
+        self.prompts = []
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def chat_tokens(self, messages):
+        return sum(len(m["content"].split()) + 4 for m in messages)
+
+    def stream(self, messages, max_new_tokens=256, stop=None):
+        self.prompts.append(messages)
+        for word in self.replies.pop(0).split(" "):
+            yield word + " "
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    root = tmp_path_factory.mktemp("docs")
+    for name, text in DOCS.items():
+        (root / name).write_text(text, encoding="utf-8")
+    index_dir = tmp_path_factory.mktemp("index")
+    ingest([root], index_dir, HashingEmbedder(256), ChunkingParams(60, 10), progress=False)
+    with RagService.open(index_dir) as svc:
+        yield svc
+
+
+SETTINGS = AnswerSettings(k=3, min_evidence=0.5, support_threshold=0.5)
+
+
+def _answerer(service, llm):
+    return Answerer(service.retriever, llm, settings=SETTINGS)
+
+
+def _number_of(answer, source):
+    return next(i for i, h in enumerate(answer.hits, 1) if h.chunk.source == source)
+
+
+def test_supported_answer_keeps_its_citation_and_span(service):
+    llm = Scripted("")
+    answerer = _answerer(service, llm)
+    hits = service.search("À quelle heure ouvre le fournil ?", k=3)
+    n = next(i for i, h in enumerate(hits, 1) if "sept heures" in h.chunk.text)
+    llm.replies = [f"Le fournil ouvre à sept heures [{n}]."]
+    answer = answerer.ask("À quelle heure ouvre le fournil ?")
+    assert not answer.abstained and answer.mode == "llm"
+    assert answer.text == f"Le fournil ouvre à sept heures [{n}]."
+    (citation,) = answer.citations
+    a, b = citation.span
+    assert "sept heures" in citation.hit.chunk.text[a:b]
+    assert answer.sentences[0].supported and answer.sentences[0].citations == (n,)
+    prompt = llm.prompts[0][1]["content"]
+    assert "[1] (source : " in prompt and "Question : À quelle heure ouvre le fournil ?" in prompt
+
+
+def test_wrong_and_out_of_range_citations_are_fixed(service):
+    llm = Scripted("")
+    answerer = _answerer(service, llm)
+    question = "Combien coûte l'entrée du musée ?"
+    hits = service.search(question, k=3)
+    right = next(i for i, h in enumerate(hits, 1) if h.chunk.source == "musee.txt")
+    wrong = next(i for i in range(1, 4) if i != right)
+    llm.replies = [f"L'entrée du musée coûte huit euros [{wrong}][7]."]
+    answer = answerer.ask(question)
+    assert answer.invalid_markers == (7,)
+    sentence = answer.sentences[0]
+    assert sentence.cited == (wrong,) and sentence.citations == (right,) and sentence.supported
+    assert f"[{right}]" in answer.text and "[7]" not in answer.text
+
+
+def test_unsupported_sentences_are_flagged_and_too_many_refuse(service):
+    llm = Scripted("")
+    answerer = _answerer(service, llm)
+    question = "Quand se tient le marché des producteurs ?"
+    llm.replies = [
+        "Le marché se tient le samedi matin sur la place centrale [1]. "
+        "Il accueille aussi des girafes venues de Norvège [1]."
+    ]
+    answer = answerer.ask(question)
+    flags = [s.supported for s in answer.sentences]
+    assert flags == [True, False] and not answer.abstained
+    assert len(answer.unsupported_sentences) == 1
+    llm.replies = ["Les girafes norvégiennes dansent le tango [2]. Les licornes volent [1]."]
+    refused = answerer.ask(question)
+    assert refused.abstained and refused.text == REFUSAL and "not supported" in refused.abstain_reason
+    assert refused.hits  # the nearest passages are still shown
+
+
+def test_model_refusal_is_an_abstention(service):
+    answerer = _answerer(service, Scripted("Ce n’est pas dans les documents."))
+    answer = answerer.ask("Quand se tient le marché des producteurs ?")
+    assert answer.abstained and answer.text == REFUSAL and "model" in answer.abstain_reason
+
+
+def test_weak_evidence_refuses_before_generating(service):
+    llm = Scripted("ne doit pas servir")
+    answer = _answerer(service, llm).ask("Quel est le salaire du président de la Bolivie ?")
+    assert answer.abstained and "weak evidence" in answer.abstain_reason
+    assert llm.prompts == []  # the model was never called
+
+
+def test_extractive_mode_cites_the_best_sentence(service):
+    answer = _answerer(service, None).ask("Combien de temps cuit le pain au levain ?")
+    assert answer.mode == "extractive" and not answer.abstained
+    assert "quatre heures" in answer.text
+    n = _number_of(answer, "fournil.md")
+    assert f"[{n}]" in answer.text and answer.citations[0].hit.chunk.source == "fournil.md"
+
+
+def test_stream_yields_hits_tokens_then_answer(service):
+    llm = Scripted("Le marché a lieu le samedi matin [1].")
+    events = list(_answerer(service, llm).ask_stream("Quand a lieu le marché des producteurs ?"))
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "hits" and kinds[-1] == "answer" and "token" in kinds
+    streamed = "".join(e["text"] for e in events if e["type"] == "token")
+    assert streamed.strip() == "Le marché a lieu le samedi matin [1]."
+    assert "first_token" in events[-1]["answer"].timings
+
+
+def test_passages_fit_the_context_window(service):
+    llm = Scripted("Le fournil ouvre à sept heures [1].")
+    answerer = _answerer(service, llm)
+    question = "À quelle heure ouvre le fournil ?"
+    one_passage, _ = answerer._prompt(question, service.search(question, k=1))
+    llm.context_window = SETTINGS.max_new_tokens + llm.chat_tokens(one_passage)  # room for exactly one
+    answer = answerer.ask(question)
+    prompt = llm.prompts[0][1]["content"]
+    assert "[1] (source" in prompt and "[2] (source" not in prompt
+    assert "Question : À quelle heure ouvre le fournil ?" in prompt
+    assert not answer.abstained
+    llm.context_window = SETTINGS.max_new_tokens + 10
+    with pytest.raises(RagError, match="too long"):
+        answerer.ask(question)
+
+
+def test_parsing_helpers():
+    markers, invalid = parse_markers("Un [1]. Deux [2, 9]. Trois [0].", 3)
+    assert [m[2] for m in markers] == [[1], [2], []] and invalid == [9, 0]
+    text = "Première phrase [1]. Seconde phrase. [2]"
+    assert [text[a:b] for a, b in answer_sentences(text)] == ["Première phrase [1].", "Seconde phrase. [2]"]
+    assert with_markers("Il pleut [3].", (1, 2)) == "Il pleut [1][2]."
+    assert is_refusal("Je ne sais pas.") and not is_refusal("Le pain cuit quatre heures.")
+
+
+def test_evidence_score_weights_rare_terms():
+    from rag.types import Chunk, Hit
+
+    hit = Hit(Chunk("d:0", "d", "s", "Le fournil ouvre à sept heures.", 0, 31), 1.0, 1)
+    idf = {"fournil": 3.0, "ouvr": 1.0, "heur": 1.0, "girafl": 5.0}.get
+    assert evidence_score("À quelle heure ouvre le fournil ?", [hit], lambda t: idf(t, 1.0)) == 1.0
+    assert evidence_score("heure de la girafle", [hit], lambda t: idf(t, 1.0)) < 0.5

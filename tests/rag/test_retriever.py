@@ -1,0 +1,112 @@
+"""Hybrid retrieval over a small index built with the hashing embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.chunking import ChunkingParams
+from ingest.pipeline import ingest
+from rag.embedders import HashingEmbedder
+from rag.retriever import Filters, RetrievalSettings
+from rag.service import RagService
+
+DOCS = {
+    "boulangerie.md": "# La boulangerie\n\nLe pain au levain cuit quatre heures dans le four à bois.\n\n"
+    "## Tarifs\n\nLa baguette coûte un euro et dix centimes depuis janvier.\n",
+    "musee/horaires.txt": "Le musée des beaux-arts ouvre à dix heures. Il ferme le mardi.",
+    "musee/collections.txt": "La collection compte trois cents tableaux flamands et une salle de sculptures.",
+    "marche.txt": "Le marché des producteurs se tient chaque samedi matin sur la place centrale.",
+}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    root = tmp_path_factory.mktemp("docs")
+    for name, text in DOCS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    index_dir = tmp_path_factory.mktemp("index")
+    ingest([root], index_dir, HashingEmbedder(128), ChunkingParams(40, 8), progress=False)
+    with RagService.open(index_dir) as svc:
+        yield svc
+
+
+def test_hybrid_finds_the_passage_with_every_stage_score(service):
+    hits = service.search("Combien coûte la baguette ?", k=3)
+    assert hits[0].chunk.source == "boulangerie.md" and "baguette" in hits[0].chunk.text
+    assert hits[0].chunk.heading_path == ("La boulangerie", "Tarifs")
+    assert {"dense", "keyword", "fused"} <= set(hits[0].scores)
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+
+
+def test_keyword_stage_handles_french_morphology(service):
+    # "tableau" (singular) must match "tableaux"; elision "l'ouverture" vs "ouvre" is stemmed apart, fine.
+    hits = service.search("tableau flamand", k=1)
+    assert hits[0].chunk.source == "musee/collections.txt"
+
+
+def test_filters_restrict_every_stage(service):
+    hits = service.search("heures", k=5, filters=Filters(source_globs=("musee/*",)))
+    assert hits and all(h.chunk.source.startswith("musee/") for h in hits)
+    doc_id = hits[0].chunk.doc_id
+    only = service.search("heures baguette marché", k=5, filters=Filters(doc_ids=(doc_id,)))
+    assert {h.chunk.doc_id for h in only} == {doc_id}
+    assert service.search("pain", k=5, filters=Filters(source_globs=("nothing/*",))) == []
+
+
+def test_timings_and_empty_query(service):
+    result = service.retrieve("marché samedi", k=2)
+    assert {"embed", "dense", "keyword", "fuse", "total"} <= set(result.timings)
+    assert service.search("   ", k=3) == []
+
+
+def test_single_stage_settings(service):
+    index, embedder = service.index, service.embedder
+    from rag.retriever import Retriever
+
+    dense_only = Retriever(index, embedder, RetrievalSettings(fusion="dense")).search("marché samedi", 2)
+    assert "keyword" not in dense_only[0].scores
+    keyword_only = Retriever(index, embedder, RetrievalSettings(fusion="keyword")).search("marché samedi", 2)
+    assert keyword_only[0].chunk.source == "marche.txt" and "dense" not in keyword_only[0].scores
+    with pytest.raises(ValueError):
+        RetrievalSettings(fusion="magic")
+
+
+def test_unknown_setting_is_refused(service):
+    with pytest.raises(TypeError, match="unknown retrieval settings"):
+        RagService.open(service.index.directory, fusoin="rrf")
+
+
+def test_langchain_retriever_in_a_chain(service):
+    pytest.importorskip("langchain_core")
+    from langchain_core.prompts import ChatPromptTemplate
+    from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
+    from rag.langchain import RagRetriever
+
+    retriever = RagRetriever(service=service, k=2)
+    docs = retriever.invoke("prix de la baguette")
+    assert docs[0].metadata["source"] == "boulangerie.md"
+    assert {"page", "start", "end", "heading_path", "scores"} <= set(docs[0].metadata)
+    prompt = ChatPromptTemplate.from_template("Contexte : {context}\nQuestion : {question}")
+    chain = (
+        {"context": retriever | RunnableLambda(lambda ds: "\n".join(d.page_content for d in ds)),
+         "question": RunnablePassthrough()}
+        | prompt
+        | RunnableLambda(lambda value: value.to_string())
+    )  # fmt: skip
+    rendered = chain.invoke("prix de la baguette")
+    assert "baguette coûte" in rendered and "Question : prix de la baguette" in rendered
+
+
+def test_cli_search_json(service, capsys):
+    import json
+
+    from rag.cli import main
+
+    assert main(["search", "marché samedi", "--k", "2", "--json", "--index", str(service.index.directory)]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    hit = payload["hits"][0]
+    assert {"text", "source", "page", "start", "end", "score"} <= set(hit)
+    assert hit["source"] == "marche.txt"

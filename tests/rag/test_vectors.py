@@ -1,0 +1,83 @@
+"""FAISS search checked against a brute-force NumPy oracle."""
+
+import numpy as np
+import pytest
+
+from rag.vectors import VectorIndex, resolve_index_type
+
+
+def _unit(rng, n, dim):
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _oracle(vectors, ids, query, k, allowed=None):
+    scores = vectors @ query
+    order = [i for i in np.argsort(-scores, kind="stable") if allowed is None or ids[i] in allowed]
+    return [(int(ids[i]), float(scores[i])) for i in order[:k]]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_flat_matches_bruteforce(seed):
+    rng = np.random.default_rng(seed)
+    vectors = _unit(rng, 500, 32)
+    ids = rng.permutation(10_000)[:500].astype(np.int64)  # ids need not be dense
+    index = VectorIndex.build(ids, vectors, 32, "flat")
+    for query in _unit(rng, 20, 32):
+        got = index.search(query, 10)
+        want = _oracle(vectors, ids, query, 10)
+        assert [i for i, _ in got] == [i for i, _ in want]
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=1e-5, atol=1e-5)
+
+
+def test_filtered_search_matches_bruteforce():
+    rng = np.random.default_rng(7)
+    vectors = _unit(rng, 300, 16)
+    ids = np.arange(1000, 1300, dtype=np.int64)
+    index = VectorIndex.build(ids, vectors, 16, "flat")
+    allowed = set(rng.choice(ids, 40, replace=False).tolist())
+    query = _unit(rng, 1, 16)[0]
+    got = index.search(query, 5, allowed_ids=np.array(sorted(allowed)))
+    assert [i for i, _ in got] == [i for i, _ in _oracle(vectors, ids, query, 5, allowed)]
+    assert index.search(query, 5, allowed_ids=np.array([], dtype=np.int64)) == []
+
+
+def test_hnsw_recall_close_to_exact():
+    rng = np.random.default_rng(3)
+    vectors = _unit(rng, 2000, 32)
+    ids = np.arange(2000, dtype=np.int64)
+    index = VectorIndex.build(ids, vectors, 32, "hnsw")
+    found = 0
+    queries = _unit(rng, 50, 32)
+    for query in queries:
+        want = {i for i, _ in _oracle(vectors, ids, query, 10)}
+        found += len(want & {i for i, _ in index.search(query, 10)})
+    assert found / (10 * len(queries)) >= 0.9
+
+
+def test_save_load_roundtrip(tmp_path):
+    rng = np.random.default_rng(4)
+    vectors = _unit(rng, 50, 8)
+    ids = np.arange(50, dtype=np.int64) * 3
+    index = VectorIndex.build(ids, vectors, 8, "flat")
+    path = tmp_path / "v.faiss"
+    index.save(path)
+    assert not (tmp_path / "v.faiss.tmp").exists()
+    loaded = VectorIndex.load(path, "flat")
+    assert len(loaded) == 50
+    assert loaded.search(vectors[5], 1)[0][0] == 15
+
+
+def test_empty_index_and_k_bounds():
+    index = VectorIndex.build(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), 4)
+    assert index.search(np.ones(4, np.float32), 3) == []
+    full = VectorIndex.build(np.arange(2, dtype=np.int64), np.eye(2, 4, dtype=np.float32), 4)
+    assert len(full.search(np.ones(4, np.float32), 10)) == 2
+
+
+def test_index_type_choice():
+    assert resolve_index_type("auto", 10) == "flat"
+    assert resolve_index_type("auto", 10_000_000) == "hnsw"
+    assert resolve_index_type("hnsw", 10) == "hnsw"
+    with pytest.raises(ValueError):
+        resolve_index_type("ivf", 10)

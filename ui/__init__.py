@@ -1,0 +1,6 @@
+"""The web interface (Streamlit): ``rag ui`` serves ``ui/app.py``.
+
+It renders what ``rag.service.RagService`` returns and has no retrieval or answer logic
+of its own. ``ui.render`` builds the escaped HTML (pure functions, unit-tested) and
+``ui.uploads`` names and stores uploaded files safely; neither imports Streamlit.
+"""
