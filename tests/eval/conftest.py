@@ -1,0 +1,27 @@
+"""Fixtures for the runners' tests: the bakery corpus and questions in tmp_path, default thresholds."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.eval.bakery import DOCS, QUESTIONS, write_questions
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in DOCS.items():
+        (folder / name).write_text(text + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def tiny_questions(tmp_path):
+    return write_questions(tmp_path / "questions.jsonl", QUESTIONS)
+
+
+@pytest.fixture
+def uncalibrated(monkeypatch):
+    """The answerer's default thresholds, whatever rag/calibration.json holds in this checkout."""
+    monkeypatch.setattr("rag.answer.load_calibration", lambda *args, **kwargs: {})
