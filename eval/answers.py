@@ -201,7 +201,7 @@ def stuff_row(question: Question, result: dict, support, threshold: float, model
     if not abstained:
         for start, end in answer_sentences(text):
             sentence = text[start:end]
-            best = max((s.score for s in support.score_many(sentence, passages)), default=0.0)
+            best = max((s.score for s in support.score_many(sentence, passages, question.question)), default=0.0)
             sentences.append(
                 {
                     "text": sentence,

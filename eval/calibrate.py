@@ -19,7 +19,8 @@ Two thresholds of ``rag.answer.AnswerSettings``, each measured as the answerer c
   passages of the next question in the file, minus any that touch a gold quote of this one.
   A score is the best over the passages, as the answerer re-attributes a sentence to its
   best passage. The threshold keeps at least 90% of the positives and rejects as many
-  negatives as possible.
+  negatives as possible; among those, the strictest (these negatives are easy: another
+  topic; a small model's invented sentences share the topic, so the margin goes to them).
 
 ``choose_threshold`` does both: candidates are the midpoints between neighbouring distinct
 scores; it maximises the negatives rejected within the positives' budget, then minimises
@@ -75,9 +76,13 @@ class Choice:
         return {**asdict(self), "recall": self.recall, "precision": self.precision}
 
 
-def choose_threshold(positives: Sequence[float], negatives: Sequence[float], max_positive_loss: float) -> Choice:
+def choose_threshold(
+    positives: Sequence[float], negatives: Sequence[float], max_positive_loss: float, strict: bool = False
+) -> Choice:
     """The threshold rejecting (score < threshold) the most negatives while rejecting at most
-    ``max_positive_loss`` of the positives; ties: fewer positives rejected, then the widest gap."""
+    ``max_positive_loss`` of the positives; ties: fewer positives rejected, then the widest gap.
+    ``strict`` breaks ties the other way: the highest threshold within the budget (for the
+    support check, where the easy negatives measured leave harder, unmeasured ones to catch)."""
     if not positives:
         raise ValueError("no positive scores to calibrate on")
     scores = [*positives, *negatives]
@@ -96,10 +101,15 @@ def choose_threshold(positives: Sequence[float], negatives: Sequence[float], max
         )
         if choice.positives_rejected > budget:
             continue
-        key = (choice.negatives_rejected, -choice.positives_rejected, choice.margin)
-        if best is None or key > (best.negatives_rejected, -best.positives_rejected, best.margin):
+        if best is None or _key(choice, strict) > _key(best, strict):
             best = choice
     return best
+
+
+def _key(choice: Choice, strict: bool) -> tuple:
+    if strict:
+        return (choice.negatives_rejected, choice.threshold)
+    return (choice.negatives_rejected, -choice.positives_rejected, choice.margin)
 
 
 def histogram(positives: Sequence[float], negatives: Sequence[float], bins: int = 10) -> list[str]:
@@ -166,11 +176,13 @@ def support_samples(service, support, questions: Sequence[Question]) -> dict:
         others = [h.chunk.text for h in hits[other.id][:OTHER_K] if unrelated(h.chunk.text)]
         own = [t for t in texts[:OTHER_K] if unrelated(t)]
         for sentence in reference_sentences(question.answer):
-            positives.append(max(s.score for s in support.score_many(sentence, list(dict.fromkeys(gold)))))
+            positives.append(
+                max(s.score for s in support.score_many(sentence, list(dict.fromkeys(gold)), question.question))
+            )
             if others:
-                negatives.append(max(s.score for s in support.score_many(sentence, others)))
+                negatives.append(max(s.score for s in support.score_many(sentence, others, question.question)))
             if own:
-                related.append(max(s.score for s in support.score_many(sentence, own)))
+                related.append(max(s.score for s in support.score_many(sentence, own, question.question)))
     return {"positives": positives, "negatives": negatives, "related": related, "skipped": skipped}
 
 
@@ -202,7 +214,7 @@ def calibrate(service, questions: Sequence[Question], k: int = 5) -> dict:
             "No answerable question had its gold passages retrieved, so support_threshold has nothing to "
             "calibrate on. Check that --corpus (and --index) hold the documents the questions are about."
         )
-    chosen = choose_threshold(samples["positives"], samples["negatives"], 1 - MIN_SUPPORTED)
+    chosen = choose_threshold(samples["positives"], samples["negatives"], 1 - MIN_SUPPORTED, strict=True)
     related_kept = sum(s >= chosen.threshold for s in samples["related"])
     print("\n== support_threshold: support score (supported at or above) ==")
     print(
@@ -231,7 +243,7 @@ def calibrate(service, questions: Sequence[Question], k: int = 5) -> dict:
             },
             "support_threshold": {
                 **chosen.as_dict(),
-                "rule": f"max negatives rejected with >= {MIN_SUPPORTED:.0%} of positives supported",
+                "rule": f"max negatives rejected, then strictest, with >= {MIN_SUPPORTED:.0%} of positives supported",
                 "positive_scores": quantiles(samples["positives"]),
                 "negative_scores": quantiles(samples["negatives"]),
                 "related_passages_supported": [related_kept, len(samples["related"])],

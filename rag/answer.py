@@ -4,11 +4,14 @@ The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
 
 1. retrieve passages; if the evidence is weak (the question's rare terms are missing from
    the best passages), refuse before generating — the calibrated ``min_evidence``;
-2. number the passages [1]..[k] with their source and page and fit them to the model's
-   context window by counting tokens (passages are dropped from the end, the question
-   is never truncated);
+2. number the passages [1]..[k] with their source and page, each shown as its excerpt
+   around the sentences that best match the question (``excerpt_tokens``: a small model
+   answers better from a few focused sentences than from long passages), and fit them to
+   the model's context window by counting tokens (passages are dropped from the end, the
+   question is never truncated);
 3. stream the model's answer; markers outside 1..k are dropped and recorded;
-4. check each sentence against its cited passage(s) with ``rag.support``; re-attribute a
+4. check each sentence, as an answer to the question, against its cited passage(s) (whole,
+   not only the excerpt) with ``rag.support``; re-attribute a
    citation when another passage clearly supports the sentence better; flag unsupported
    sentences; keep the supporting span in each passage for highlighting;
 5. refuse after generation when the model says so or most sentences are unsupported.
@@ -50,7 +53,8 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> dict:
 @dataclass(frozen=True)
 class AnswerSettings:
     k: int = 5
-    max_new_tokens: int = 160
+    max_new_tokens: int = 120
+    excerpt_tokens: int = 160  # per passage shown to the LLM; 0 shows whole passages
     min_evidence: float = 0.5  # refuse before generating below this evidence score
     support_threshold: float = 0.5  # a sentence is supported at or above this score
     reattribute_margin: float = 0.15  # another passage must beat the cited one by this much
@@ -184,7 +188,7 @@ class Answerer:
             answer = self._refusal(question, hits, "the model found no answer in the passages", timings, started)
             yield {"type": "answer", "answer": replace(answer, draft=text)}
             return
-        check = self._check(text, shown)
+        check = self._check(text, shown, question)
         timings["check"] = time.perf_counter() - t
         sentences = check.sentences
         unsupported = sum(not s.supported for s in sentences)
@@ -229,10 +233,11 @@ class Answerer:
     def _prompt(self, question: str, hits: list[Hit]) -> tuple[list[dict], list[Hit]]:
         """Messages with as many passages as fit in the context window, in rank order."""
         budget = self.llm.context_window - self.settings.max_new_tokens
+        texts = self._excerpts(question, hits)
 
         def messages(shown: list[Hit]) -> list[dict]:
             passages = "\n\n".join(
-                prompts.PASSAGE.format(number=i, where=_where(h), text=h.chunk.text) for i, h in enumerate(shown, 1)
+                prompts.PASSAGE.format(number=i, where=_where(h), text=texts[i - 1]) for i, h in enumerate(shown, 1)
             )
             user = prompts.USER.format(passages=passages, question=question)
             return [{"role": "system", "content": prompts.SYSTEM}, {"role": "user", "content": user}]
@@ -249,7 +254,33 @@ class Answerer:
             shown.append(hit)
         return messages(shown), shown
 
-    def _check(self, text: str, shown: list[Hit]) -> _Check:
+    def _excerpts(self, question: str, hits: list[Hit]) -> list[str]:
+        """Each passage cut to about ``excerpt_tokens`` tokens around its best match for the
+        question, grown a sentence at a time on both sides; "…" marks a cut."""
+        limit = self.settings.excerpt_tokens
+        if not limit or not hits:
+            return [h.chunk.text for h in hits]
+        supports = self.support.score_many(question, [h.chunk.text for h in hits])
+        excerpts = []
+        for hit, support in zip(hits, supports):
+            text = hit.chunk.text
+            spans = split_sentences(text) or [(0, len(text))]
+            inside = [i for i, (a, b) in enumerate(spans) if a < support.span[1] and b > support.span[0]] or [0]
+            lo, hi = inside[0], inside[-1]
+            while True:
+                grown = False
+                for candidate in ((lo, hi + 1), (lo - 1, hi)):
+                    a, b = candidate
+                    if 0 <= a and b < len(spans):
+                        if self.llm.count_tokens(text[spans[a][0] : spans[b][1]]) <= limit:
+                            lo, hi, grown = a, b, True
+                if not grown:
+                    break
+            excerpt = text[spans[lo][0] : spans[hi][1]].strip()
+            excerpts.append(("… " if lo > 0 else "") + excerpt + (" …" if hi < len(spans) - 1 else ""))
+        return excerpts
+
+    def _check(self, text: str, shown: list[Hit], question: str | None = None) -> _Check:
         s = self.settings
         markers, invalid = parse_markers(text, len(shown))
         passages = [h.chunk.text for h in shown]
@@ -259,7 +290,7 @@ class Answerer:
             if not re.search(r"\w", content):
                 continue
             cited = tuple(dict.fromkeys(n for a, b, ns in markers if start <= a < end for n in ns))
-            supports = self.support.score_many(content, passages) if passages else []
+            supports = self.support.score_many(content, passages, question) if passages else []
             best = max(range(len(supports)), key=lambda i: supports[i].score) if supports else None
             good = tuple(n for n in cited if supports[n - 1].score >= s.support_threshold)
             if good:

@@ -14,7 +14,9 @@ SYSTEM = (
 
 PASSAGE = "[{number}] (source : {where})\n{text}"
 
-USER = "Passages :\n\n{passages}\n\nQuestion : {question}\n\nRéponse (avec les numéros des passages entre crochets) :"
+# Ending on "Réponse :" (not on a reminder of the brackets): with the reminder, the 0.5B model
+# often answered with a lone "[2]".
+USER = "Passages :\n\n{passages}\n\nQuestion : {question}\n\nRéponse :"
 
 # What a model says when it refuses; matched case-insensitively on the answer text.
 REFUSAL_PATTERNS = (

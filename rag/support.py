@@ -10,6 +10,14 @@ sentences of the passage, keeping the best window (that window is the highlighte
 - semantic: the embedder's cosine between the sentence and the window, rescaled from
   e5's narrow band of useful values to [0, 1].
 
+Given the ``question`` the sentence answers, the claim checked is the question's terms plus
+the sentence's, the sentence's *new* terms (not in the question) weighing double: a window
+must hold what the answer adds and what it is about, so a terse answer ("17") is supported
+by a window naming both the consortium and 17 members, not by any window containing "17". A number the sentence
+adds that the window does not contain scales the score down in proportion: invented figures
+are the commonest hallucination of small models, and they share every other word with the
+passage.
+
 When an NLI cross-encoder is configured, ``NLISupport`` scores entailment instead.
 Thresholds on these scores are calibrated by ``eval`` and stored, not set here.
 """
@@ -30,6 +38,14 @@ from rag.errors import MissingDependencyError, ModelError
 # e5 cosines between unrelated French sentences sit near 0.75 and paraphrases near 0.92.
 SEM_LOW, SEM_HIGH = 0.76, 0.93
 _MARKERS = re.compile(r"\[\s*\d+(?:\s*[,;-]\s*\d+)*\s*\]")
+_NUMBER = re.compile(r"\d+(?:[ \u00a0\u202f]\d{3}(?!\d))*(?:[.,]\d+)?")
+# Answers with fewer content terms than this are embedded together with their question.
+TERSE = 4
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers written in digits, normalised: "1 800" -> "1800", "1,7" -> "1.7"."""
+    return {re.sub(r"[ \u00a0\u202f]", "", m.group()).replace(",", ".") for m in _NUMBER.finditer(text)}
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -71,32 +87,51 @@ class LexicalSemanticSupport:
         pairs = [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
         return spans + pairs
 
-    def lexical(self, sentence_terms: set[str], window_terms: set[str]) -> float:
-        total = sum(self.idf(t) for t in sentence_terms)
+    def lexical(self, sentence_terms: set[str], window_terms: set[str], double: set[str] = frozenset()) -> float:
+        """Rarity-weighted share of ``sentence_terms`` in the window; terms in ``double`` weigh twice."""
+
+        def weight(term: str) -> float:
+            return self.idf(term) * (2.0 if term in double else 1.0)
+
+        total = sum(weight(t) for t in sentence_terms)
         if total == 0:
             return 0.0
-        return sum(self.idf(t) for t in sentence_terms & window_terms) / total
+        return sum(weight(t) for t in sentence_terms & window_terms) / total
 
-    def score_many(self, sentence: str, passages: list[str]) -> list[Support]:
-        """Support of ``sentence`` by each passage (one embedding call for everything)."""
+    def score_many(self, sentence: str, passages: list[str], question: str | None = None) -> list[Support]:
+        """Support of ``sentence`` (an answer to ``question``, when given) by each passage, in
+        one embedding call."""
+        from rag.analysis import analyze_question
+
         sentence = strip_markers(sentence)
         terms = set(analyze(sentence))
+        asked = set(analyze_question(question)) if question else set()
+        new_terms = terms - asked
+        new_numbers = numbers(sentence) - (numbers(question) if question else set())
+        claim = f"{question} {sentence}" if question and len(terms) < TERSE else sentence
         all_windows = [self.windows(p) for p in passages]
         texts = [p[a:b] for p, ws in zip(passages, all_windows) for a, b in ws]
         sims: list[float] = []
         if self.embedder is not None and texts:
-            vectors = self._embed([sentence, *texts])
+            vectors = self._embed([claim, *texts])
             sims = [float(vectors[0] @ v) for v in vectors[1:]]
         results, position = [], 0
         for passage, windows in zip(passages, all_windows):
             best: Support | None = None
             for a, b in windows:
-                lex = self.lexical(terms, set(analyze(passage[a:b])))
+                window = passage[a:b]
+                window_terms = set(analyze(window))
+                if asked:  # the claim is the question's terms plus the sentence's, the new ones counting double
+                    lex = self.lexical(terms | asked, window_terms, double=new_terms)
+                else:
+                    lex = self.lexical(terms, window_terms)
                 sem = 0.0
                 if sims:
                     sem = min(1.0, max(0.0, (sims[position] - SEM_LOW) / (SEM_HIGH - SEM_LOW)))
                 position += 1
                 score = self.lexical_weight * lex + (1 - self.lexical_weight) * sem
+                if new_numbers:
+                    score *= len(new_numbers & numbers(window)) / len(new_numbers)
                 # Prefer the shorter window on ties: a tighter highlight.
                 if best is None or score > best.score + 1e-9:
                     best = Support(score, (a, b), lex, sem)
@@ -119,8 +154,10 @@ class NLISupport:
         labels = {v.lower(): k for k, v in self._model.config.id2label.items()}
         self._entail = labels.get("entailment", 0)
 
-    def score_many(self, sentence: str, passages: list[str]) -> list[Support]:
+    def score_many(self, sentence: str, passages: list[str], question: str | None = None) -> list[Support]:
         sentence = strip_markers(sentence)
+        if question and len(analyze(sentence)) < TERSE:  # a terse answer means little without its question
+            sentence = f"{question} {sentence}"
         results = []
         for passage in passages:
             spans = split_sentences(passage) or [(0, len(passage))]

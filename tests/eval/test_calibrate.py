@@ -62,6 +62,16 @@ def test_ties_prefer_fewer_positives_rejected_then_the_wider_gap():
     assert choice.threshold == pytest.approx(0.4) and choice.margin == pytest.approx(0.8)
 
 
+def test_strict_takes_the_highest_threshold_within_the_budget():
+    positives = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99]
+    negatives = [0.1, 0.2]
+    loose = choose_threshold(positives, negatives, 0.10)
+    strict = choose_threshold(positives, negatives, 0.10, strict=True)
+    assert loose.negatives_rejected == strict.negatives_rejected == 2
+    assert loose.positives_rejected == 0 and loose.threshold < 0.5
+    assert strict.positives_rejected == 1 and strict.threshold == pytest.approx(0.55)
+
+
 def test_no_positives_is_an_error():
     with pytest.raises(ValueError, match="no positive"):
         choose_threshold([], [0.1, 0.2], 0.05)

@@ -186,3 +186,20 @@ def test_evidence_score_weights_rare_terms():
     idf = {"fournil": 3.0, "ouvr": 1.0, "heur": 1.0, "girafl": 5.0}.get
     assert evidence_score("À quelle heure ouvre le fournil ?", [hit], lambda t: idf(t, 1.0)) == 1.0
     assert evidence_score("heure de la girafle", [hit], lambda t: idf(t, 1.0)) < 0.5
+
+
+def test_the_llm_reads_an_excerpt_around_the_best_match_and_the_check_reads_the_whole_passage(service):
+    long_text = " ".join(f"Phrase de remplissage numéro {n} sur les horaires." for n in range(30))
+    long_text += " Le four à bois est chauffé au chêne depuis 1920. " + long_text
+    hit = service.search("fournil", k=1)[0]
+    from dataclasses import replace
+
+    hit = replace(hit, chunk=replace(hit.chunk, text=long_text))
+    llm = Scripted("unused")
+    answerer = Answerer(service.retriever, llm, settings=AnswerSettings(excerpt_tokens=30))
+    (excerpt,) = answerer._excerpts("Avec quel bois chauffe-t-on le four ?", [hit])
+    assert "chauffé au chêne depuis 1920" in excerpt
+    assert excerpt.startswith("… ") and excerpt.endswith(" …")
+    assert llm.count_tokens(excerpt) <= 30 + 2  # the two "…" marks
+    whole = Answerer(service.retriever, llm, settings=AnswerSettings(excerpt_tokens=0))
+    assert whole._excerpts("Avec quel bois ?", [hit]) == [long_text]
