@@ -679,5 +679,22 @@ def load_llm(spec: str = "auto", **kw) -> LLM | None:
 
     if lowered in ("default", DEFAULT_LLM):
         path = prepare_default_model(progress=lambda message: print(message, file=sys.stderr))
-        return TransformersLLM(path, model_id=DEFAULT_LLM, **kw)
-    return TransformersLLM(spec, **kw)
+        llm = TransformersLLM(path, model_id=DEFAULT_LLM, **kw)
+    else:
+        llm = TransformersLLM(spec, **kw)
+    report_self_check(llm)
+    return llm
+
+
+def report_self_check(llm: TransformersLLM) -> dict:
+    """Run the load-time self-check (16 greedy tokens), keep it on ``llm.checked`` and say on
+    stderr where the model runs and how fast, so a slow CPU fallback is never a surprise."""
+    check = llm.self_check()
+    llm.checked = check
+    print(
+        f"LLM {check['model_id']}: {check['device']}, {check['dtype']}, attention {check['attn_implementation']}, "
+        f"{check['tokens_per_second']:.1f} tokens/s, first token {check['time_to_first_token'] or 0:.2f} s, "
+        f"loaded in {check['load_seconds']:.1f} s",
+        file=sys.stderr,
+    )
+    return check

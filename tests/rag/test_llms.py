@@ -413,7 +413,7 @@ class TestTransformers(LLMContract):
 
 
 # -- load_llm and imports --------------------------------------------------------------------------
-def test_load_llm_dispatches_on_the_spec(monkeypatch, tiny_dir):
+def test_load_llm_dispatches_on_the_spec(monkeypatch, tiny_dir, capsys):
     import rag.models
 
     assert load_llm("none") is None
@@ -422,6 +422,9 @@ def test_load_llm_dispatches_on_the_spec(monkeypatch, tiny_dir):
     assert isinstance(remote, OpenAICompatLLM) and remote.model == "served-name" and remote.timeout == 3
     local = load_llm(str(tiny_dir), device="cpu")
     assert isinstance(local, TransformersLLM)
+    # the load-time self-check: kept on the model and said on stderr
+    assert local.checked["device"] == "cpu" and local.checked["tokens_per_second"] > 0
+    assert "cpu" in capsys.readouterr().err
     monkeypatch.setattr(rag.models, "is_prepared", lambda directory=None: False)
     monkeypatch.setattr(rag.models, "defaults_installed", lambda: False)
     assert load_llm("auto") is None
