@@ -239,8 +239,11 @@ class Answerer:
             passages = "\n\n".join(
                 prompts.PASSAGE.format(number=i, where=_where(h), text=texts[i - 1]) for i, h in enumerate(shown, 1)
             )
-            user = prompts.USER.format(passages=passages, question=question)
-            return [{"role": "system", "content": prompts.SYSTEM}, {"role": "user", "content": user}]
+            system = prompts.SYSTEM.format(passages=passages)
+            return [
+                {"role": "system", "content": system},
+                {"role": "user", "content": prompts.USER.format(question=question)},
+            ]
 
         if self.llm.chat_tokens(messages([])) > budget:
             raise RagError(

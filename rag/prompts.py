@@ -4,19 +4,21 @@
 
 REFUSAL = "Ce n'est pas dans les documents."
 
+# The passages go in the system message and the user turn is the question alone: with both in
+# the user turn, the 0.5B model often answered with a lone passage number ("[2]") or echoed a
+# passage header.
 SYSTEM = (
-    "Tu réponds à des questions uniquement à partir des passages numérotés fournis. "
+    "Tu réponds à des questions uniquement à partir des passages numérotés ci-dessous. "
     "Règles : 1) N'utilise que les informations des passages, jamais tes propres connaissances. "
-    "2) Réponds brièvement, en une à trois phrases, dans la langue de la question. "
+    "2) Réponds brièvement, en une à trois phrases complètes, dans la langue de la question. "
     "3) Termine chaque phrase par le numéro du passage qui la justifie, entre crochets, par exemple [2]. "
     f"4) Si les passages ne contiennent pas la réponse, réponds seulement : « {REFUSAL} »"
+    "\n\nPassages :\n\n{passages}"
 )
 
-PASSAGE = "[{number}] (source : {where})\n{text}"
+PASSAGE = "[{number}] {text}\n(source : {where})"
 
-# Ending on "Réponse :" (not on a reminder of the brackets): with the reminder, the 0.5B model
-# often answered with a lone "[2]".
-USER = "Passages :\n\n{passages}\n\nQuestion : {question}\n\nRéponse :"
+USER = "{question}"
 
 # What a model says when it refuses; matched case-insensitively on the answer text.
 REFUSAL_PATTERNS = (

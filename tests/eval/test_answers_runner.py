@@ -13,8 +13,8 @@ from rag.llms import ScriptedLLM
 from rag.prompts import REFUSAL
 from tests.eval.bakery import DOCS, QUESTIONS
 
-# How rag.prompts.PASSAGE numbers the passages in the user message.
-PASSAGE = re.compile(r"^\[(\d+)\] \(source : [^)\n]*\)\n(.+)$", re.MULTILINE)
+# How rag.prompts.PASSAGE numbers the passages in the system message.
+PASSAGE = re.compile(r"^\[(\d+)\] (.+)\n\(source : [^)\n]*\)$", re.MULTILINE)
 UNSUPPORTED = "Le boulanger joue du violon sous le pont chaque soir"
 STUFF_REPLIES = {  # the LangChain chain sends the bare question as the user message
     "four": "Le four à bois du fournil est allumé chaque matin à cinq heures.",
@@ -31,10 +31,10 @@ ROW_FIELDS = {
 def scripted_reply(messages: list[dict]) -> str:
     """Our prompt: cite the passage about the oven with its own first sentence, refuse the flour
     question, invent a sentence for the workshops. The LangChain prompt: STUFF_REPLIES."""
-    user = messages[-1]["content"]
     by_question = {q["question"]: q["id"] for q in QUESTIONS}
-    if user in by_question:
-        return STUFF_REPLIES[by_question[user]]
+    if "Passages :" not in messages[0]["content"]:  # the LangChain prompt
+        return STUFF_REPLIES[by_question[messages[-1]["content"]]]
+    user = "\n".join(m["content"] for m in messages)
     if "Combien de sacs" in user:
         return REFUSAL
     if "Combien d'enfants" in user:

@@ -145,18 +145,18 @@ def test_follow_up_is_rewritten_and_the_conversation_kept(app):
 
 # -- with an LLM: a scripted OpenAI-compatible server ---------------------------------------------
 def _passage_number(prompt: str, phrase: str) -> int:
-    for match in re.finditer(r"^\[(\d+)\] \(source : (.*?)\)\n(.*?)(?=^\[\d+\] \(source|\Z)", prompt, re.M | re.S):
-        if phrase in match.group(3):
+    for match in re.finditer(r"^\[(\d+)\] (.*?)\n\(source : [^\n]*\)$", prompt, re.M | re.S):
+        if phrase in match.group(2):
             return int(match.group(1))
     raise AssertionError(f"no passage with {phrase!r} in the prompt")
 
 
 def _reply(messages: list[dict]) -> str:
     """What the fake model says, from the prompt it was given."""
-    prompt = messages[-1]["content"]
+    prompt = "\n".join(m["content"] for m in messages)  # passages in the system message, then the question
     if "Question réécrite" in prompt:
         return "À quelle heure ouvre le fournil le dimanche ?"
-    if "tableaux" in prompt.split("Question :")[-1]:
+    if "tableaux" in messages[-1]["content"]:
         return "Le musée a été fondé par Napoléon en 1802 [1]. Il reçoit dix mille visiteurs par jour [1]."
     n, m = _passage_number(prompt, "sept heures"), _passage_number(prompt, "four à bois")
     return (
