@@ -152,42 +152,17 @@ def _score(row: dict, question: Question, cited_texts: list[str] | None) -> dict
 
 
 def answer_row(question: Question, system: str, answer) -> dict:
-    """A ``rag.types.Answer`` as a JSON-ready row, scored."""
-    citations = [
-        {
-            "number": c.number,
-            "source": c.hit.chunk.source,
-            "page": c.hit.chunk.page,
-            "chunk_id": c.hit.chunk.chunk_id,
-            "span": list(c.span) if c.span else None,
-            "text": c.hit.chunk.text,
-        }
-        for c in answer.citations
-    ]
+    """A ``rag.types.Answer`` as a row: ``rag ask --json``'s fields, the question's, and the scores."""
+    from rag.cli import answer_to_json
+
+    data = answer_to_json(answer)
+    del data["question"]  # the row keeps the question file's wording
     row = {
         **_base_row(question, system),
-        "answer": answer.text,
-        "draft": answer.draft,
-        "abstained": answer.abstained,
-        "abstain_reason": answer.abstain_reason,
+        **data,
         "refusal_kind": refusal_kind(answer.abstain_reason) if answer.abstained else None,
-        "model": answer.model,
-        "citations": citations,
-        "invalid_markers": list(answer.invalid_markers),
-        "sentences": [
-            {
-                "text": s.text,
-                "cited": list(s.cited),
-                "citations": list(s.citations),
-                "support": s.support,
-                "supported": s.supported,
-            }
-            for s in answer.sentences
-        ],
-        "hits": [{"rank": h.rank, "source": h.chunk.source, "chunk_id": h.chunk.chunk_id} for h in answer.hits],
-        "timings": dict(answer.timings),
     }
-    return _score(row, question, [c["text"] for c in citations])
+    return _score(row, question, [c["text"] for c in data["citations"]])
 
 
 def stuff_row(question: Question, result: dict, support, threshold: float, model: str) -> dict:

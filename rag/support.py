@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.analysis import analyze
+from rag.analysis import analyze, analyze_question
 from rag.embedders import Embedder
 from rag.errors import MissingDependencyError, ModelError
 
@@ -101,8 +101,6 @@ class LexicalSemanticSupport:
     def score_many(self, sentence: str, passages: list[str], question: str | None = None) -> list[Support]:
         """Support of ``sentence`` (an answer to ``question``, when given) by each passage, in
         one embedding call."""
-        from rag.analysis import analyze_question
-
         sentence = strip_markers(sentence)
         terms = set(analyze(sentence))
         asked = set(analyze_question(question)) if question else set()
