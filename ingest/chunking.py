@@ -40,7 +40,7 @@ _WORD = re.compile(r"\S+")
 
 
 # Bump when the splitting rules change: indexes built with other rules must be rebuilt.
-CHUNKER_VERSION = "fr-v1"
+CHUNKER_VERSION = "fr-v2"
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ line-wrapped text where a single newline is not a sentence end.
 
 It deliberately does not try to be a linguistic parser: no model, no dictionary beyond a
 short abbreviation list, no language detection. A wrong split only moves a chunk
-boundary by a sentence, so the rules favour being predictable over being clever. Text
-without any punctuation (a table, a list of keywords) comes back as one long span; the
-chunker cuts those at word boundaries.
+boundary by a sentence, so the rules favour being predictable over being clever. Rows of
+a tab-separated table are units of their own; other text without any punctuation (a list
+of keywords) comes back as one long span, which the chunker cuts at word boundaries.
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ _BLANK_LINE = re.compile(r"\n\s*\n")
 # A single newline before a list item, a Markdown heading or a table row is a boundary
 # even without punctuation: such lines are structure, not wrapped prose.
 _STRUCTURAL_LINE = re.compile(r"\n(?=[^\S\n]*(?:[-*•–—+][^\S\n]|\d{1,3}[.)][^\S\n]|[a-z]\)[^\S\n]|#{1,6}[^\S\n]|\|))")
+
+# A line with a tab after some text is a row of a tab-separated table (what PDF and slide
+# converters make of tables): each row is a unit of its own, so that one table of ten rows
+# is not one long "sentence" in which a row's few words drown. A tab that only indents a
+# line of prose does not count.
+_TABLE_ROW = re.compile(r"^[^\S\n]*\S[^\n\t]*\t[^\n]*$", re.MULTILINE)
 
 # Never end a sentence, whatever follows: titles before a name (case-sensitive, so that
 # "100 mm. Puis" still ends), and words that always announce something ("cf. Dupont",
@@ -63,6 +69,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
         cuts.add(m.start())
     for m in _STRUCTURAL_LINE.finditer(text, start, end):
         cuts.add(m.start())
+    for m in _TABLE_ROW.finditer(text, start, end):
+        cuts.update((m.start(), m.end()))
     for m in _TERMINAL.finditer(text, start, end):
         if _ends_sentence(text, start, end, m.start(), m.end()):
             cuts.add(m.end())

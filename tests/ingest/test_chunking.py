@@ -67,7 +67,7 @@ def check_invariants(doc: SourceDoc, chunks: list[Chunk], count: Callable[[str],
 
 
 def test_params_defaults_and_dict() -> None:
-    assert ChunkingParams().as_dict() == {"chunker": "fr-v1", "max_tokens": 200, "overlap_tokens": 40}
+    assert ChunkingParams().as_dict() == {"chunker": "fr-v2", "max_tokens": 200, "overlap_tokens": 40}
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,12 @@ def sentences(text: str) -> list[str]:
         ("1. Premier point\n2. Second point", ["1. Premier point", "2. Second point"]),
         ("| a | b |\n| c | d |", ["| a | b |", "| c | d |"]),
         ("Texte.\n  \n\t\nAutre texte.", ["Texte.", "Autre texte."]),
+        # Tab-separated table rows are units; a tab that only indents prose is not a row.
+        (
+            "Tableau des tailles\n\tTaille\tDurée\nModèle A\t7 milliards\t2 ans\nModèle B\t70 milliards\nFin",
+            ["Tableau des tailles", "Taille\tDurée", "Modèle A\t7 milliards\t2 ans", "Modèle B\t70 milliards", "Fin"],
+        ),
+        ("Une ligne\n\tindentée qui continue", ["Une ligne\n\tindentée qui continue"]),
         # Edge cases.
         ("", []),
         ("   \n\n  ", []),
