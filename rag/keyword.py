@@ -40,9 +40,12 @@ class KeywordIndex:
         self._idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)) if n else df
         avgdl = float(doc_len.mean()) if n else 1.0
         self._norm = k1 * (1.0 - b + b * doc_len / max(avgdl, 1e-9)) if n else doc_len.astype(np.float64)
-        self._positions: dict[int, list[int]] = {}
-        for p, i in enumerate(ids.tolist()):
-            self._positions.setdefault(int(i), []).append(p)
+        # Distinct ids, and for each entry the slot of its id: an id's best entry is a max
+        # over its slot. Windows of one chunk are consecutive, so reduceat usually does it.
+        self.unique_ids, self._slot = np.unique(ids, return_inverse=True) if n else (ids, ids)
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if n else ids
+        self._runs = starts if len(starts) == len(self.unique_ids) else None
+        self._run_order = np.argsort(ids[starts], kind="stable") if self._runs is not None else None
 
     @classmethod
     def build_windows(cls, rows: Iterable[tuple[int, list[list[str]]]], window: int = 3) -> KeywordIndex:
@@ -111,9 +114,7 @@ class KeywordIndex:
         """Top ``k`` (id, BM25 score) for the analysed query, best first; zero scores dropped."""
         return self.search_terms(analyze(query), k, allowed_ids)
 
-    def search_terms(self, terms: list[str], k: int, allowed_ids: np.ndarray | None = None):
-        if not len(self) or k <= 0:
-            return []
+    def _entry_scores(self, terms: list[str]) -> np.ndarray:
         scores = np.zeros(len(self), dtype=np.float64)
         for term, qtf in Counter(terms).items():
             t = self._term_index.get(term)
@@ -122,18 +123,32 @@ class KeywordIndex:
             lo, hi = self.indptr[t], self.indptr[t + 1]
             docs, tf = self.postings[lo:hi], self.tfs[lo:hi]
             scores[docs] += qtf * self._idf[t] * tf * (self.k1 + 1.0) / (tf + self._norm[docs])
+        return scores
+
+    def id_scores(self, terms: list[str]) -> np.ndarray:
+        """Every id's score (its best entry), aligned with ``unique_ids``; 0 where no term occurs."""
+        if not len(self):
+            return np.zeros(0, dtype=np.float64)
+        scores = self._entry_scores(terms)
+        if self._runs is not None:
+            return np.maximum.reduceat(scores, self._runs)[self._run_order]
+        best = np.zeros(len(self.unique_ids), dtype=np.float64)
+        np.maximum.at(best, self._slot, scores)
+        return best
+
+    def search_terms(self, terms: list[str], k: int, allowed_ids: np.ndarray | None = None):
+        return self.top(self.id_scores(terms), k, allowed_ids)
+
+    def top(self, id_scores: np.ndarray, k: int, allowed_ids: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best (id, score) of ``id_scores`` (from ``id_scores``), best first, zero
+        scores dropped; ``allowed_ids`` restricts the ids."""
+        if not len(self) or k <= 0:
+            return []
+        keep = id_scores > 0
         if allowed_ids is not None:
-            mask = np.zeros(len(self), dtype=bool)
-            positions = [p for i in np.asarray(allowed_ids).tolist() for p in self._positions.get(i, ())]
-            mask[positions] = True
-            scores[~mask] = 0.0
-        candidates = np.flatnonzero(scores > 0)
-        order = candidates[np.argsort(-scores[candidates], kind="stable")]
-        found: dict[int, float] = {}
-        for p in order.tolist():  # best entry per id, in score order
-            i = int(self.ids[p])
-            if i not in found:
-                found[i] = float(scores[p])
-                if len(found) == k:
-                    break
-        return list(found.items())
+            keep &= np.isin(self.unique_ids, np.asarray(allowed_ids, dtype=np.int64))
+        candidates = np.flatnonzero(keep)
+        if len(candidates) > k:
+            candidates = candidates[np.argpartition(-id_scores[candidates], k - 1)[:k]]
+        order = candidates[np.lexsort((self.unique_ids[candidates], -id_scores[candidates]))]
+        return [(int(self.unique_ids[p]), float(id_scores[p])) for p in order]

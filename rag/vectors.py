@@ -15,6 +15,8 @@ from rag.errors import MissingDependencyError
 
 # Past this many vectors an exact scan costs more than HNSW's small recall loss.
 HNSW_THRESHOLD = 200_000
+# How many stored vectors (evenly spread) estimate the spread of a query's scores.
+STATS_SAMPLE = 4096
 INDEX_TYPES = ("auto", "flat", "hnsw")
 
 
@@ -40,6 +42,7 @@ class VectorIndex:
     def __init__(self, index, kind: str):
         self._index = index
         self.kind = kind
+        self._sample: np.ndarray | None = None
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, dim: int, kind: str = "flat") -> VectorIndex:
@@ -88,3 +91,31 @@ class VectorIndex:
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         scores, ids = self._index.search(query, min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def scores(self, query: np.ndarray, ids) -> dict[int, float]:
+        """Exact inner product of ``query`` with the vectors of ``ids`` (unknown ids left out)."""
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        found: dict[int, float] = {}
+        for i in ids:
+            try:
+                found[int(i)] = float(self._index.reconstruct(int(i)) @ query)
+            except RuntimeError:  # not in the index
+                continue
+        return found
+
+    def score_stats(self, query: np.ndarray) -> tuple[float, float]:
+        """Mean and standard deviation of the query's scores over the corpus (over an even
+        sample of at most ``STATS_SAMPLE`` vectors): the scale for score fusion."""
+        if self._sample is None:
+            n = len(self)
+            inner = _faiss().downcast_index(self._index.index)
+            positions = np.unique(np.linspace(0, n - 1, min(n, STATS_SAMPLE)).astype(np.int64)) if n else []
+            self._sample = (
+                np.stack([inner.reconstruct(int(p)) for p in positions]).astype(np.float32)
+                if len(positions)
+                else np.zeros((0, inner.d), dtype=np.float32)
+            )
+        if not len(self._sample):
+            return 0.0, 0.0
+        values = self._sample @ np.asarray(query, dtype=np.float32).reshape(-1)
+        return float(values.mean()), float(values.std())

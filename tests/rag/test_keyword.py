@@ -55,3 +55,15 @@ def test_filter_and_k(tmp_path):
 
 def test_empty_index():
     assert KeywordIndex.build([]).search("chat", 3) == []
+
+
+def test_id_scores_take_each_ids_best_entry_in_any_order():
+    entries = [(7, "le chat dort"), (7, "chat noir et chat gris"), (2, "un chien"), (9, "chat"), (2, "chat")]
+    for order in (entries, entries[::-1], [entries[i] for i in (2, 0, 3, 1, 4)]):
+        index = KeywordIndex.build((i, analyze(text)) for i, text in order)
+        per_entry = [index.search_terms(analyze("chat"), 10, np.array([i])) for i in (2, 7, 9)]
+        scores = index.id_scores(analyze("chat"))
+        assert index.unique_ids.tolist() == [2, 7, 9]
+        assert scores.tolist() == pytest.approx([found[0][1] for found in per_entry])
+        assert index.id_scores(analyze("absent")).tolist() == [0.0, 0.0, 0.0]
+    assert KeywordIndex.build([]).id_scores(analyze("chat")).size == 0

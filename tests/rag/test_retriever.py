@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ingest.chunking import ChunkingParams
@@ -59,6 +60,41 @@ def test_timings_and_empty_query(service):
     result = service.retrieve("marché samedi", k=2)
     assert {"embed", "dense", "keyword", "fuse", "total"} <= set(result.timings)
     assert service.search("   ", k=3) == []
+
+
+def test_standardised_fusion_matches_a_brute_force_oracle(service):
+    from rag.analysis import analyze_question
+    from rag.retriever import Retriever
+
+    index, embedder = service.index, service.embedder
+    query = "baguette du marché le samedi"
+    # Chunks the keyword stage did not propose (no term in common) must still be scored
+    # in it (0), and every score must be the exact one, not a rank-derived stand-in.
+    settings = RetrievalSettings(neighbours=0)
+    hits = Retriever(index, embedder, settings).search(query, 5)
+    ids, vectors = index.store.all_vectors(index.dim)
+    dense = dict(zip(ids.tolist(), (vectors @ embedder.embed_query(query)).tolist()))
+    keywords = index.keywords()
+    keyword_all = keywords.id_scores(analyze_question(query))
+    keyword = dict(zip(keywords.unique_ids.tolist(), keyword_all.tolist()))
+    d_mean, d_std = float(np.mean(list(dense.values()))), float(np.std(list(dense.values())))
+    k_mean, k_std = float(keyword_all.mean()), float(keyword_all.std())
+    rowid_of = {chunk.chunk_id: rowid for rowid, chunk in index.store.iter_chunks()}
+    assert len(hits) == 5 and hits[0].chunk.source == "marche.txt"
+    assert any(h.scores["keyword"] == 0.0 for h in hits) and any(h.scores["keyword"] > 0 for h in hits)
+    for hit in hits:
+        rowid = rowid_of[hit.chunk.chunk_id]
+        assert hit.scores["dense"] == pytest.approx(dense[rowid], abs=1e-5)
+        assert hit.scores["keyword"] == pytest.approx(keyword.get(rowid, 0.0))
+        want = 0.6 * (dense[rowid] - d_mean) / d_std + 0.4 * (keyword.get(rowid, 0.0) - k_mean) / k_std
+        assert hit.scores["fused"] == pytest.approx(want, abs=1e-4)
+
+
+def test_rrf_fusion_is_still_available(service):
+    from rag.retriever import Retriever
+
+    hits = Retriever(service.index, service.embedder, RetrievalSettings(fusion="rrf")).search("Combien coûte la baguette ?", 2)
+    assert hits[0].chunk.source == "boulangerie.md" and 0 < hits[0].scores["fused"] < 1
 
 
 def test_single_stage_settings(service):

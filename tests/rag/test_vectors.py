@@ -81,3 +81,21 @@ def test_index_type_choice():
     assert resolve_index_type("hnsw", 10) == "hnsw"
     with pytest.raises(ValueError):
         resolve_index_type("ivf", 10)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_exact_scores_and_score_spread(tmp_path, kind):
+    rng = np.random.default_rng(5)
+    vectors = _unit(rng, 40, 8)
+    ids = np.arange(40, dtype=np.int64) + 1000
+    index = VectorIndex.build(ids, vectors, 8, kind)
+    index.save(tmp_path / "v.faiss")
+    query = vectors[7]
+    for loaded in (index, VectorIndex.load(tmp_path / "v.faiss", kind)):
+        got = loaded.scores(query, [1003, 1007, 5])  # 5 is not in the index
+        assert set(got) == {1003, 1007}
+        assert got[1007] == pytest.approx(1.0) and got[1003] == pytest.approx(float(vectors[3] @ query))
+        mean, std = loaded.score_stats(query)
+        assert (mean, std) == pytest.approx((float((vectors @ query).mean()), float((vectors @ query).std())), abs=1e-6)
+    empty = VectorIndex.build(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), 4)
+    assert empty.score_stats(np.ones(4, np.float32)) == (0.0, 0.0) and empty.scores(np.ones(4, np.float32), [1]) == {}
