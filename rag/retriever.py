@@ -105,8 +105,9 @@ class Retriever:
         keyword: list[tuple[int, float]] = []
         if s.fusion != "dense":
             t = time.perf_counter()
-            keyword_scores = self.index.keywords().id_scores(analyze_question(query))
-            keyword = self.index.keywords().top(keyword_scores, depth, allowed)
+            keywords = self.index.keywords()
+            keyword_scores = keywords.id_scores(analyze_question(query))
+            keyword = keywords.top(keyword_scores, depth, allowed)
             timings["keyword"] = time.perf_counter() - t
 
         t = time.perf_counter()
