@@ -131,6 +131,8 @@ def refusal_kind(reason: str | None) -> str:
         return "unsupported sentences"
     if "model" in reason:
         return "model refused"
+    if "question" in reason:
+        return "not what was asked"
     return "other"
 
 

@@ -14,7 +14,10 @@ The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
    not only the excerpt) with ``rag.support``; re-attribute a
    citation when another passage clearly supports the sentence better; flag unsupported
    sentences; keep the supporting span in each passage for highlighting;
-5. refuse after generation when the model says so or most sentences are unsupported.
+5. refuse after generation when the model says so, when most sentences are unsupported, or
+   when the supported ones do not give what the question asks (``rag.asked``: a restatement
+   of the question, no number for "combien", a count of something the cited passages never
+   mention).
 
 With no LLM (``llm=None``) the answer is extractive: the best-supported sentences of the
 passages, cited the same way. This module does not retrieve (``rag.retriever``) or load
@@ -32,6 +35,7 @@ from pathlib import Path
 
 from rag import prompts
 from rag.analysis import analyze, analyze_question
+from rag.asked import shortfall
 from rag.errors import RagError
 from rag.retriever import Filters, Retriever
 from rag.support import LexicalSemanticSupport, split_sentences, strip_markers
@@ -194,6 +198,12 @@ class Answerer:
         unsupported = sum(not s.supported for s in sentences)
         if not sentences or unsupported / len(sentences) > self.settings.max_unsupported:
             reason = f"{unsupported} of {len(sentences)} sentences are not supported by the passages"
+            answer = self._refusal(question, hits, reason, timings, started)
+            yield {"type": "answer", "answer": replace(answer, sentences=tuple(sentences), draft=text)}
+            return
+        answered = [(s.text, [shown[n - 1].chunk.text for n in s.citations]) for s in sentences if s.supported]
+        reason = shortfall(question, answered)
+        if reason:
             answer = self._refusal(question, hits, reason, timings, started)
             yield {"type": "answer", "answer": replace(answer, sentences=tuple(sentences), draft=text)}
             return

@@ -3,6 +3,8 @@ re-attributed, flagged; refusals before and after generation; extractive mode.""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ingest.chunking import ChunkingParams
@@ -193,8 +195,6 @@ def test_the_llm_reads_an_excerpt_around_the_best_match_and_the_check_reads_the_
     long_text = " ".join(f"Phrase de remplissage numéro {n} sur les horaires." for n in range(30))
     long_text += " Le four à bois est chauffé au chêne depuis 1920. " + long_text
     hit = service.search("fournil", k=1)[0]
-    from dataclasses import replace
-
     hit = replace(hit, chunk=replace(hit.chunk, text=long_text))
     llm = Scripted("unused")
     answerer = Answerer(service.retriever, llm, settings=AnswerSettings(excerpt_tokens=30))
@@ -204,3 +204,22 @@ def test_the_llm_reads_an_excerpt_around_the_best_match_and_the_check_reads_the_
     assert llm.count_tokens(excerpt) <= 30 + 2  # the two "…" marks
     whole = Answerer(service.retriever, llm, settings=AnswerSettings(excerpt_tokens=0))
     assert whole._excerpts("Avec quel bois ?", [hit]) == [long_text]
+
+
+def test_an_answer_that_counts_something_else_is_refused(service):
+    question = "Combien de boulangers travaillent au fournil ?"
+    hits = service.search(question, k=3)
+    n = next(i for i, h in enumerate(hits, 1) if "sept heures" in h.chunk.text)
+    # supported by its passage, but no passage counts bakers: the model answered another question
+    llm = Scripted(f"Le fournil ouvre à sept heures du mardi au dimanche [{n}].")
+    answerer = Answerer(service.retriever, llm, settings=replace(SETTINGS, min_evidence=0.0))
+    answer = answerer.ask(question)
+    assert answer.abstained and "boulangers" in answer.abstain_reason
+    assert answer.sentences and answer.sentences[0].supported  # the check is kept for display
+
+
+def test_restating_the_question_is_refused(service):
+    question = "Quel bois chauffe le four du pain au levain ?"
+    llm = Scripted("Le bois chauffe le four du pain au levain [1].")
+    answer = _answerer(service, llm).ask(question)
+    assert answer.abstained and "restates" in answer.abstain_reason

@@ -1,0 +1,92 @@
+"""What a question asks for, read off its wording, and whether a checked answer gives it.
+
+Support scores (``rag.support``) say that a passage backs a sentence; they do not say that the
+sentence answers the question. Asked something the documents do not say, a small model
+answers a neighbouring question the passages do answer: "175 milliards de paramètres" for
+"Combien de GPU ... ?", a restatement of the question, a description with no figure. Three
+checks catch that without a model:
+
+- an answer must add something to the question: a sentence whose content terms and numbers
+  are all the question's own only restates it;
+- "combien ..." asks for a quantity: some answering sentence must state a number (digits or
+  a French number word) that the question does not already contain;
+- "combien de X" also names what is counted: the passages cited by the sentences that give a
+  number must mention X (stemmed). Generic measures ("combien de temps", "de fois") name
+  nothing a passage must repeat and are not checked.
+
+``shortfall`` returns why an answer falls short, or None. This module does not score support
+or decide thresholds; ``rag.answer`` refuses when it returns a reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.analysis import analyze
+from rag.support import numbers, strip_markers
+
+_HOW_MANY = re.compile(r"\bcombien\b", re.IGNORECASE)
+_COUNTED = re.compile(r"\bcombien\s+(?:de\s+|d['’]\s*)([^\W\d_][\w-]*)", re.IGNORECASE)
+_UNCHECKED_UNITS = frozenset({"temps", "fois", "plus", "moins"})
+# Number words; "un"/"une" are left out: they are articles far more often than quantities.
+_NUMBER_WORDS = frozenset(
+    """deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt vingts trente
+    quarante cinquante soixante septante huitante nonante cent cents mille million millions milliard milliards
+    dizaine dizaines douzaine douzaines centaine centaines millier milliers moitié tiers quart quarts zéro""".split()
+)
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Asked:
+    quantity: bool = False  # "combien ...": the answer must state a number
+    counted: str | None = None  # "combien de X": X as written
+    counted_term: str | None = None  # X analysed, as it must appear in the cited passages
+
+
+def asked(question: str) -> Asked:
+    if not _HOW_MANY.search(question):
+        return Asked()
+    match = _COUNTED.search(question)
+    if match and match.group(1).lower() not in _UNCHECKED_UNITS:
+        terms = analyze(match.group(1))
+        if terms:
+            return Asked(quantity=True, counted=match.group(1), counted_term=terms[0])
+    return Asked(quantity=True)
+
+
+def quantities(text: str) -> set[str]:
+    """Numbers in digits (normalised by ``rag.support.numbers``) and French number words."""
+    words = {w for w in _WORD.findall(text.lower()) if w in _NUMBER_WORDS}
+    return numbers(text) | words
+
+
+def shortfall(question: str, answered: Sequence[tuple[str, Sequence[str]]]) -> str | None:
+    """Why the answer does not give what ``question`` asks, or None when it may.
+
+    ``answered``: each supported answer sentence with the texts of the passages it cites.
+    """
+    if not answered:
+        return None
+    question_terms = set(analyze(question))
+    question_quantities = quantities(question)
+    adding = [
+        (sentence, passages)
+        for sentence, passages in ((strip_markers(s), p) for s, p in answered)
+        if set(analyze(sentence)) - question_terms or quantities(sentence) - question_quantities
+    ]
+    if not adding:
+        return "the answer only restates the question"
+    want = asked(question)
+    if not want.quantity:
+        return None
+    counting = [(s, p) for s, p in adding if quantities(s) - question_quantities]
+    if not counting:
+        return "the question asks how many and the answer gives no number"
+    if want.counted_term is not None:
+        cited = " ".join(text for _, passages in counting for text in passages)
+        if want.counted_term not in set(analyze(cited)):
+            return f"the question counts « {want.counted} », which the cited passages never mention"
+    return None

@@ -1,0 +1,49 @@
+"""What a question asks for: quantities, what is counted, restatements."""
+
+from __future__ import annotations
+
+from rag.asked import asked, quantities, shortfall
+
+BAKERY = "Le fournil emploie trois boulangers et cuit 400 baguettes par jour dans un four à bois."
+MUSEUM = "Le musée municipal expose des tableaux flamands dans douze salles."
+
+
+def test_combien_asks_for_a_quantity_and_names_what_is_counted():
+    assert asked("Combien de boulangers emploie le fournil ?").counted == "boulangers"
+    assert asked("Combien d'employés a le fournil ?").counted == "employés"
+    assert asked("Combien coûte l'entrée ?").quantity and asked("Combien coûte l'entrée ?").counted is None
+    assert asked("Combien de temps cuit le pain ?").counted is None  # a measure, not a thing counted
+    assert not asked("Quel bois chauffe le four ?").quantity
+
+
+def test_quantities_read_digits_and_number_words_not_articles():
+    assert quantities("1 800 milliards, soit 1,7 million") == {"1800", "milliards", "1.7", "million"}
+    assert quantities("trois boulangers et une dizaine d'apprentis") == {"trois", "dizaine"}
+    assert quantities("un four et une pelle") == set()
+
+
+def test_an_answer_with_the_number_of_what_is_asked_passes():
+    question = "Combien de boulangers emploie le fournil ?"
+    assert shortfall(question, [("Le fournil emploie trois boulangers [1].", [BAKERY])]) is None
+    assert shortfall("Combien coûte l'entrée ?", [("Elle coûte 8 euros [1].", [MUSEUM])]) is None
+
+
+def test_a_count_of_something_the_passages_never_mention_is_not_an_answer():
+    question = "Combien de fours électriques possède le musée ?"
+    reason = shortfall(question, [("Le musée a douze salles [1].", [MUSEUM])])
+    assert reason is not None and "fours" in reason
+
+
+def test_a_how_many_question_answered_without_a_number_is_not_answered():
+    question = "Combien de salles compte le musée ?"
+    reason = shortfall(question, [("Le musée expose des tableaux flamands [1].", [MUSEUM])])
+    assert reason is not None and "no number" in reason
+    # the question's own numbers do not count as an answer
+    assert shortfall("Combien de salles en 2024 ?", [("En 2024, des salles [1].", [MUSEUM])]) is not None
+
+
+def test_restating_the_question_is_not_an_answer():
+    question = "Quel bois chauffe le four du fournil ?"
+    assert "restates" in shortfall(question, [("Le bois chauffe le four du fournil [1].", [BAKERY])])
+    assert shortfall(question, [("Le four du fournil est chauffé au chêne [1].", [BAKERY])]) is None
+    assert shortfall(question, []) is None  # nothing answered: other checks decide
