@@ -276,6 +276,15 @@ _REASONS = (
         re.compile(r"(\d+) of (\d+) sentences are not supported by the passages"),
         "{0} phrase(s) sur {1} ne sont pas étayées par les passages",
     ),
+    (re.compile(r"the answer only restates the question"), "la réponse ne fait que reformuler la question"),
+    (
+        re.compile(r"the question asks how many and the answer gives no number"),
+        "la question demande combien et la réponse ne donne aucun nombre",
+    ),
+    (
+        re.compile(r"the question counts « (.+) », which the cited passages never mention"),
+        "la question compte des « {0} », dont les passages cités ne parlent pas",
+    ),
 )
 
 

@@ -177,6 +177,15 @@ def test_draft_html_is_plain_escaped_text():
             "3 of 4 sentences are not supported by the passages",
             "3 phrase(s) sur 4 ne sont pas étayées par les passages",
         ),
+        ("the answer only restates the question", "la réponse ne fait que reformuler la question"),
+        (
+            "the question asks how many and the answer gives no number",
+            "la question demande combien et la réponse ne donne aucun nombre",
+        ),
+        (
+            "the question counts « GPU », which the cited passages never mention",
+            "la question compte des « GPU », dont les passages cités ne parlent pas",
+        ),
         ("something new", "something new"),
         (None, ""),
     ],
