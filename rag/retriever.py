@@ -187,7 +187,9 @@ class Retriever:
         for rowid, score in vectors.scores(vector, missing).items():
             scores[rowid]["dense"] = score
         dense_mean, dense_std = vectors.score_stats(vector)
-        keyword_mean, keyword_std = (float(all_keyword.mean()), float(all_keyword.std())) if len(all_keyword) else (0, 0)
+        keyword_mean, keyword_std = (
+            (float(all_keyword.mean()), float(all_keyword.std())) if len(all_keyword) else (0, 0)
+        )
 
         def z(value: float, mean: float, std: float) -> float:
             return (value - mean) / std if std > 1e-9 else 0.0

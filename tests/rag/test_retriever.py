@@ -93,7 +93,9 @@ def test_standardised_fusion_matches_a_brute_force_oracle(service):
 def test_rrf_fusion_is_still_available(service):
     from rag.retriever import Retriever
 
-    hits = Retriever(service.index, service.embedder, RetrievalSettings(fusion="rrf")).search("Combien coûte la baguette ?", 2)
+    hits = Retriever(service.index, service.embedder, RetrievalSettings(fusion="rrf")).search(
+        "Combien coûte la baguette ?", 2
+    )
     assert hits[0].chunk.source == "boulangerie.md" and 0 < hits[0].scores["fused"] < 1
 
 
