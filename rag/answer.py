@@ -198,11 +198,9 @@ class Answerer:
         unsupported = sum(not s.supported for s in sentences)
         if not sentences or unsupported / len(sentences) > self.settings.max_unsupported:
             reason = f"{unsupported} of {len(sentences)} sentences are not supported by the passages"
-            answer = self._refusal(question, hits, reason, timings, started)
-            yield {"type": "answer", "answer": replace(answer, sentences=tuple(sentences), draft=text)}
-            return
-        answered = [(s.text, [shown[n - 1].chunk.text for n in s.citations]) for s in sentences if s.supported]
-        reason = shortfall(question, answered)
+        else:
+            answered = [(s.text, [shown[n - 1].chunk.text for n in s.citations]) for s in sentences if s.supported]
+            reason = shortfall(question, answered)
         if reason:
             answer = self._refusal(question, hits, reason, timings, started)
             yield {"type": "answer", "answer": replace(answer, sentences=tuple(sentences), draft=text)}

@@ -43,17 +43,19 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 class Asked:
     quantity: bool = False  # "combien ...": the answer must state a number
     counted: str | None = None  # "combien de X": X as written
-    counted_term: str | None = None  # X analysed, as it must appear in the cited passages
+
+    @property
+    def counted_term(self) -> str | None:
+        """X analysed, as it must appear in the cited passages."""
+        return analyze(self.counted)[0] if self.counted else None
 
 
 def asked(question: str) -> Asked:
     if not _HOW_MANY.search(question):
         return Asked()
     match = _COUNTED.search(question)
-    if match and match.group(1).lower() not in _UNCHECKED_UNITS:
-        terms = analyze(match.group(1))
-        if terms:
-            return Asked(quantity=True, counted=match.group(1), counted_term=terms[0])
+    if match and match.group(1).lower() not in _UNCHECKED_UNITS and analyze(match.group(1)):
+        return Asked(quantity=True, counted=match.group(1))
     return Asked(quantity=True)
 
 
