@@ -17,7 +17,8 @@ Per question:
 
 Over a system's rows (``summarise_answers``):
 
-- keyword accuracy = mean ``all`` over answerable questions (abstentions count 0);
+- keyword accuracy = mean ``all`` over answerable questions (abstentions count 0), and the
+  same without the verbatim excerpt that ends an LLM answer (``keyword_accuracy_without_excerpt``);
 - citation precision is micro-averaged (all citations of answered answerable questions
   pooled), citation recall the mean over answered answerable questions; both None for a
   system that does not cite;
@@ -107,7 +108,9 @@ def summarise_answers(rows: Iterable[Mapping]) -> dict:
     A row holds ``answerable``, ``abstained``, ``keywords`` (``keyword_scores`` or None),
     ``citation_scores`` (``citation_scores``, or None for a system that does not cite),
     ``sentences`` (dicts with ``supported``, or None when the system's sentences are not
-    checked), ``timings`` (seconds) and optionally ``refusal_kind``.
+    checked), ``timings`` (seconds) and optionally ``refusal_kind`` and
+    ``keywords_without_excerpt`` (the keywords of the answer's own sentences when it ends
+    with a verbatim excerpt, which is never counted as a checked sentence).
     """
     rows = list(rows)
     answerable = [r for r in rows if r["answerable"]]
@@ -116,7 +119,8 @@ def summarise_answers(rows: Iterable[Mapping]) -> dict:
     scored = [r["keywords"] for r in answerable if r.get("keywords")]
     cites = [r["citation_scores"] for r in answered if r.get("citation_scores") is not None]
     cites_system = any(r.get("citation_scores") is not None for r in rows)
-    checked = [s for r in rows if not r["abstained"] for s in (r.get("sentences") or [])]
+    checked = [s for r in rows if not r["abstained"] for s in (r.get("sentences") or []) if not s.get("quote")]
+    own = [(r.get("keywords_without_excerpt") or r["keywords"]) for r in answerable if r.get("keywords")]
     checks_system = any(r.get("sentences") is not None for r in rows)
     n_cited = sum(c["cited"] for c in cites)
     recalls = [c["recall"] for c in cites if c["recall"] is not None]
@@ -127,6 +131,7 @@ def summarise_answers(rows: Iterable[Mapping]) -> dict:
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
         "keyword_accuracy": _mean([k["all"] for k in scored]),
+        "keyword_accuracy_without_excerpt": _mean([k["all"] for k in own]),
         "keyword_fraction": _mean([k["fraction"] for k in scored]),
         "keyword_accuracy_answered": _mean([r["keywords"]["all"] for r in answered if r.get("keywords")]),
         "citation_precision": (sum(c["correct"] for c in cites) / n_cited if n_cited else None)

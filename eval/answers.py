@@ -148,6 +148,9 @@ def _base_row(question: Question, system: str) -> dict:
 
 def _score(row: dict, question: Question, cited_texts: list[str] | None) -> dict:
     row["keywords"] = keyword_scores(row["answer"], question.keywords, row["abstained"])
+    if any(s.get("quote") for s in row.get("sentences") or ()):  # the model's own words, the excerpt left out
+        own = " ".join(s["text"] for s in row["sentences"] if not s.get("quote"))
+        row["keywords_without_excerpt"] = keyword_scores(own, question.keywords, row["abstained"])
     row["citation_scores"] = (
         citation_scores(cited_texts, question.quotes) if cited_texts is not None and question.answerable else None
     )
@@ -223,6 +226,7 @@ def comparison_table(summary: dict) -> list[str]:
         "system",
         "n",
         "keywords all",
+        "keywords w/o excerpt",
         "keywords frac.",
         "cit. precision",
         "cit. recall",
@@ -243,6 +247,7 @@ def comparison_table(summary: dict) -> list[str]:
             name,
             str(s["n"]),
             _pct(s["keyword_accuracy"]),
+            _pct(s["keyword_accuracy_without_excerpt"]),
             _pct(s["keyword_fraction"]),
             _pct(s["citation_precision"]),
             _pct(s["citation_recall"]),

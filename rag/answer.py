@@ -17,7 +17,12 @@ The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
 5. refuse after generation when the model says so, when most sentences are unsupported, or
    when the supported ones do not give what the question asks (``rag.asked``: a restatement
    of the question, no number for "combien", a count of something the cited passages never
-   mention).
+   mention);
+6. end the answer with a verbatim excerpt, « Extrait : « ... » [n] »: the one or two passage
+   sentences that best answer the question, found with the model's answer as a guide. A
+   small model paraphrases loosely and drops the exact name or figure; the excerpt gives the
+   reader the passage's own words (on dev, the window chosen with the question and the draft
+   held the expected facts for 29 of 51 answerable questions, with the question alone 18).
 
 With no LLM (``llm=None``) the answer is extractive: the best-supported sentences of the
 passages, cited the same way. This module does not retrieve (``rag.retriever``) or load
@@ -38,11 +43,12 @@ from rag.analysis import analyze, analyze_question
 from rag.asked import shortfall
 from rag.errors import RagError
 from rag.retriever import Filters, Retriever
-from rag.support import LexicalSemanticSupport, split_sentences, strip_markers
+from rag.support import LexicalSemanticSupport, split_sentences, strip_markers, windows
 from rag.types import Answer, Citation, Hit, SentenceCheck
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+_ENDS_WITH_HEADING = re.compile(r"\n\s{0,3}#{1,6}\s[^\n]*\s*$")
 _REFUSAL = re.compile("|".join(prompts.REFUSAL_PATTERNS), re.IGNORECASE)
 
 
@@ -64,6 +70,8 @@ class AnswerSettings:
     reattribute_margin: float = 0.15  # another passage must beat the cited one by this much
     max_unsupported: float = 0.5  # refuse when a larger share of sentences is unsupported
     extractive_sentences: int = 2
+    quote: bool = True  # after an LLM answer, the passage excerpt that best answers, verbatim
+    quote_question_weight: float = 2.0  # the question's pull on that choice against the answer's
 
     @classmethod
     def calibrated(cls, **overrides) -> AnswerSettings:
@@ -116,10 +124,23 @@ def with_markers(sentence: str, numbers: tuple[int, ...]) -> str:
     if not numbers:
         return content
     marks = "".join(f"[{n}]" for n in numbers)
-    match = re.search(r"[.!?…»\s]+$", content)
+    match = re.search(r"[.!?…\s]+$", content)
     if match:
         return f"{content[: match.start()]} {marks}{content[match.start() :].strip()}"
     return f"{content} {marks}"
+
+
+def plain(passage_text: str) -> str:
+    """Passage text as it reads inside an answer: markdown heading marks and bold asterisks
+    out, a title line ended by " —" before the text it heads, whitespace runs as one space,
+    and bracketed numbers out (they would read as citations)."""
+    lines = []
+    for line in passage_text.splitlines():
+        line = re.sub(r"^\s{0,3}#{1,6}\s+", "", line).replace("**", "").strip()
+        if line:
+            lines.append(line)
+    heads = [line if re.search(r"[.!?…:;,»)\]]$", line) else f"{line} —" for line in lines[:-1]]
+    return re.sub(r" (?=[.,])", "", strip_markers(" ".join([*heads, *lines[-1:]])))
 
 
 @dataclass
@@ -205,6 +226,11 @@ class Answerer:
             answer = self._refusal(question, hits, reason, timings, started)
             yield {"type": "answer", "answer": replace(answer, sentences=tuple(sentences), draft=text)}
             return
+        if self.llm is not None and self.settings.quote:
+            t = time.perf_counter()
+            quote = self._quote(question, sentences, shown, len(text))
+            sentences = sentences + [quote] if quote else sentences
+            timings["quote"] = time.perf_counter() - t
         final_text = " ".join(with_markers(s.text, s.citations) for s in sentences)
         timings["total"] = time.perf_counter() - started
         yield {
@@ -329,6 +355,45 @@ class Answerer:
             )
         return check
 
+    def _quote(self, question: str, sentences: list[SentenceCheck], shown: list[Hit], at: int) -> SentenceCheck | None:
+        """The passage window (one or two sentences) that best answers the question, as an
+        added answer sentence, or None when the answer already contains it.
+
+        Each window of the shown passages is scored by its support for the question
+        (weighted ``quote_question_weight``) plus its support for the answer's supported
+        sentences: the question says what is asked, the model's answer where it found it.
+        ``at``: the draft's length, where the sentence is placed (it is not in the draft).
+        """
+        places = [
+            (n, a, b)
+            for n, hit in enumerate(shown, 1)
+            for a, b in windows(hit.chunk.text)
+            if not _ENDS_WITH_HEADING.search(hit.chunk.text[a:b])  # a title heads what the window leaves out
+        ]
+        texts = [shown[n - 1].chunk.text[a:b] for n, a, b in places]
+        claim = " ".join(strip_markers(s.text) for s in sentences if s.supported)
+        if not texts or not claim:
+            return None
+        for_question = self.support.score_many(question, texts)
+        for_answer = self.support.score_many(claim, texts, question)
+        weight = self.settings.quote_question_weight
+        best = max(range(len(texts)), key=lambda i: weight * for_question[i].score + for_answer[i].score)
+        n, a, b = places[best]
+        excerpt = plain(texts[best])
+        if _words(excerpt) in _words(claim):
+            return None
+        return SentenceCheck(
+            text=f"Extrait : « {excerpt} »",
+            start=at,
+            end=at,
+            cited=(),
+            citations=(n,),
+            support=1.0,  # verbatim
+            supported=True,
+            spans={n: (a, b)},
+            quote=True,
+        )
+
     def _citations(self, sentences: list[SentenceCheck], shown: list[Hit]) -> tuple[Citation, ...]:
         best: dict[int, tuple[float, tuple[int, int]]] = {}
         for sentence in sentences:
@@ -351,6 +416,11 @@ class Answerer:
             sentence = " ".join(hits[i].chunk.text[a:b].split())
             parts.append(with_markers(sentence, (i + 1,)))
         return " ".join(parts)
+
+
+def _words(text: str) -> str:
+    """Lower-case words between spaces: for "is this text inside that one" without punctuation."""
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
 
 
 def _where(hit: Hit) -> str:

@@ -214,6 +214,7 @@ def answer_to_json(answer) -> dict:
                 "support": s.support,
                 "supported": s.supported,
                 "spans": {str(n): span for n, span in s.spans.items()},
+                "quote": s.quote,
             }
             for s in answer.sentences
         ],

@@ -54,6 +54,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return split(text)
 
 
+def windows(passage: str) -> list[tuple[int, int]]:
+    """The passage's windows of one sentence, then of two consecutive sentences, as offsets."""
+    spans = split_sentences(passage) or [(0, len(passage))]
+    return spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
+
+
 def strip_markers(text: str) -> str:
     return " ".join(_MARKERS.sub(" ", text).split())
 
@@ -82,11 +88,6 @@ class LexicalSemanticSupport:
                 self._vectors[text] = vector
         return [self._vectors[t] for t in texts]
 
-    def windows(self, passage: str) -> list[tuple[int, int]]:
-        spans = split_sentences(passage) or [(0, len(passage))]
-        pairs = [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
-        return spans + pairs
-
     def lexical(self, sentence_terms: set[str], window_terms: set[str], double: set[str] = frozenset()) -> float:
         """Rarity-weighted share of ``sentence_terms`` in the window; terms in ``double`` weigh twice."""
 
@@ -107,16 +108,16 @@ class LexicalSemanticSupport:
         new_terms = terms - asked
         new_numbers = numbers(sentence) - (numbers(question) if question else set())
         claim = f"{question} {sentence}" if question and len(terms) < TERSE else sentence
-        all_windows = [self.windows(p) for p in passages]
+        all_windows = [windows(p) for p in passages]
         texts = [p[a:b] for p, ws in zip(passages, all_windows) for a, b in ws]
         sims: list[float] = []
         if self.embedder is not None and texts:
             vectors = self._embed([claim, *texts])
             sims = [float(vectors[0] @ v) for v in vectors[1:]]
         results, position = [], 0
-        for passage, windows in zip(passages, all_windows):
+        for passage, spans in zip(passages, all_windows):
             best: Support | None = None
-            for a, b in windows:
+            for a, b in spans:
                 window = passage[a:b]
                 window_terms = set(analyze(window))
                 if asked:  # the claim is the question's terms plus the sentence's, the new ones counting double

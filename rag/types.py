@@ -112,7 +112,8 @@ class SentenceCheck:
 
     ``citations`` are passage numbers after checking (``cited`` were the model's own);
     ``support`` is the best support score in [0, 1]; ``spans`` maps a passage number to the
-    supporting span inside that passage's chunk text.
+    supporting span inside that passage's chunk text. ``quote`` marks the verbatim passage
+    excerpt the answerer adds after the model's sentences (``start == end``: not in the draft).
     """
 
     text: str
@@ -123,6 +124,7 @@ class SentenceCheck:
     support: float
     supported: bool
     spans: dict[int, tuple[int, int]] = field(default_factory=dict)
+    quote: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ TIMING_LABELS = {
     "first_token": "Premier mot du modèle",
     "generate": "Génération",
     "check": "Vérification des citations",
+    "quote": "Choix de l'extrait",
     "total": "Total",
 }
 
@@ -37,6 +38,8 @@ CSS = """
 .rag-answer .rag-unsupported { background: rgba(255, 75, 75, 0.12); border-bottom: 2px dashed #d33;
   text-decoration: none; cursor: help; }
 .rag-answer .rag-flag { color: #d33; font-weight: 600; }
+.rag-answer .rag-quote { display: block; margin-top: 0.4rem; padding-left: 0.6rem; font-style: italic;
+  border-left: 3px solid rgba(28, 131, 225, 0.5); }
 a.rag-cite { font-weight: 600; text-decoration: none; padding: 0 0.1em; border-radius: 0.2em; }
 a.rag-cite:hover { background: rgba(28, 131, 225, 0.15); }
 .rag-cite-invalid { color: #999; text-decoration: line-through; cursor: help; }
@@ -179,8 +182,10 @@ def link_markers(escaped: str, n_passages: int, turn: int = 0) -> str:
     return _MARKER.sub(marker, escaped)
 
 
-def sentence_html(text: str, supported: bool, n_passages: int, turn: int = 0) -> str:
+def sentence_html(text: str, supported: bool, n_passages: int, turn: int = 0, quote: bool = False) -> str:
     body = link_markers(esc(text), n_passages, turn)
+    if quote:  # the passage's own words, set apart from the model's
+        return f'<span class="rag-sentence rag-quote">{body}</span>'
     if supported:
         return f'<span class="rag-sentence">{body}</span>'
     return (
@@ -209,7 +214,10 @@ def answer_html(answer: Answer, turn: int = 0) -> str:
     if pieces is None:
         body = link_markers(esc(answer.text), n, turn)
     else:
-        body = " ".join(sentence_html(text, supported, n, turn) for text, supported in pieces)
+        quotes = [s.quote for s in answer.sentences]
+        body = " ".join(
+            sentence_html(text, supported, n, turn, quote) for (text, supported), quote in zip(pieces, quotes)
+        )
     return f'<div class="rag-answer">{body}</div>'
 
 

@@ -168,6 +168,16 @@ def test_summarise_answers_by_hand():
     assert s["unsupported_sentence_rate"] == pytest.approx(2 / 5)
 
 
+def test_the_excerpt_ending_an_answer_is_counted_apart():
+    with_excerpt = row(True, False, {"all": 1.0, "fraction": 1.0}, cites(1, 1, 1.0), [False])
+    with_excerpt["sentences"].append({"supported": True, "quote": True})
+    with_excerpt["keywords_without_excerpt"] = {"all": 0.0, "fraction": 0.0}  # the fact was in the excerpt only
+    plain = row(True, False, {"all": 1.0, "fraction": 1.0}, cites(1, 1, 1.0), [True])
+    s = summarise_answers([with_excerpt, plain])
+    assert s["keyword_accuracy"] == 1.0 and s["keyword_accuracy_without_excerpt"] == 0.5
+    assert (s["sentences_checked"], s["unsupported_sentence_rate"]) == (2, 0.5)  # the verbatim excerpt is not one
+
+
 def test_latency_percentiles():
     latency = summarise_answers(ROWS)["latency"]
     assert latency["n_generated"] == 4

@@ -150,11 +150,11 @@ def test_summary_per_system(outputs):
 
 def test_report_has_the_comparison_table(outputs):
     report = outputs["report"]
-    assert "| system | n | keywords all | keywords frac. | cit. precision |" in report
+    assert "| system | n | keywords all | keywords w/o excerpt | keywords frac. | cit. precision |" in report
     table = [line for line in report.splitlines() if line.startswith("| ") and not line.startswith("| system")]
     assert [line.split(" | ")[0] for line in table] == ["| rag", "| extractive", "| langchain-stuff"]
-    assert table[0].startswith("| rag | 4 | 33.3% | 33.3% | 100.0% | 100.0% | 1/1 | 2/3 (66.7%) | 0 | 0.0% |")
-    assert "| langchain-stuff | 4 | 66.7% | 66.7% | n/a | n/a | 1/1 | 1/3 (33.3%) | 0 | 33.3% |" in report
+    assert table[0].startswith("| rag | 4 | 33.3% | 33.3% | 33.3% | 100.0% | 100.0% | 1/1 | 2/3 (66.7%) | 0 | 0.0% |")
+    assert "| langchain-stuff | 4 | 66.7% | 66.7% | 66.7% | n/a | n/a | 1/1 | 1/3 (33.3%) | 0 | 33.3% |" in report
     assert "- langchain-stuff: model refused: 2" in report
     assert "- rag: keywords missing: sacs, enfants" in report
 

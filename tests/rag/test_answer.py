@@ -16,6 +16,7 @@ from rag.answer import (
     evidence_score,
     is_refusal,
     parse_markers,
+    plain,
     with_markers,
 )
 from rag.embedders import HashingEmbedder
@@ -64,11 +65,11 @@ def service(tmp_path_factory):
         yield svc
 
 
-SETTINGS = AnswerSettings(k=3, min_evidence=0.5, support_threshold=0.5)
+SETTINGS = AnswerSettings(k=3, min_evidence=0.5, support_threshold=0.5, quote=False)
 
 
-def _answerer(service, llm):
-    return Answerer(service.retriever, llm, settings=SETTINGS)
+def _answerer(service, llm, **settings):
+    return Answerer(service.retriever, llm, settings=replace(SETTINGS, **settings))
 
 
 def _number_of(answer, source):
@@ -91,6 +92,33 @@ def test_supported_answer_keeps_its_citation_and_span(service):
     system, question = (m["content"] for m in llm.prompts[0])
     assert "\n(source : " in system and system.index("[1] ") < system.index("[2] ")
     assert question == "À quelle heure ouvre le fournil ?"
+
+
+def test_an_llm_answer_ends_with_the_passage_words_that_answer(service):
+    question = "À quelle heure ouvre le fournil ?"
+    llm = Scripted("Le fournil ouvre à sept heures [1].")
+    answer = _answerer(service, llm, quote=True).ask(question)
+    assert not answer.abstained
+    *own, quote = answer.sentences
+    assert [s.quote for s in own] == [False] and quote.quote and quote.supported
+    (n,) = quote.citations
+    a, b = quote.spans[n]
+    passage = answer.hits[n - 1].chunk.text
+    assert "sept heures du mardi au dimanche" in passage[a:b]
+    assert answer.text.startswith("Le fournil ouvre à sept heures [")
+    assert answer.text.endswith(f"Extrait : « {plain(passage[a:b])} » [{n}]")
+    assert "mardi au dimanche" in answer.text  # the passage's words, which the model left out
+    # Refusals and extractive answers (already the passages' words) get no excerpt.
+    llm.replies = ["Ce n'est pas dans les documents."]
+    assert _answerer(service, llm, quote=True).ask(question).sentences == ()
+    extractive = _answerer(service, None, quote=True).ask(question)
+    assert not any(s.quote for s in extractive.sentences) and "Extrait" not in extractive.text
+
+
+def test_no_excerpt_when_the_answer_already_quotes_it(service):
+    said = "Le musée municipal expose trois cents tableaux flamands [1]. L'entrée coûte huit euros [1]."
+    answer = _answerer(service, Scripted(said), quote=True).ask("Combien coûte l'entrée du musée municipal ?")
+    assert not answer.abstained and answer.text == said
 
 
 def test_wrong_and_out_of_range_citations_are_fixed(service):
@@ -179,6 +207,8 @@ def test_parsing_helpers():
     text = "Première phrase [1]. Seconde phrase. [2]"
     assert [text[a:b] for a, b in answer_sentences(text)] == ["Première phrase [1].", "Seconde phrase. [2]"]
     assert with_markers("Il pleut [3].", (1, 2)) == "Il pleut [1][2]."
+    assert with_markers("Extrait : « Il pleut. »", (2,)) == "Extrait : « Il pleut. » [2]"
+    assert plain("# Pain\n\nIl cuit **quatre** heures [3].") == "Pain — Il cuit quatre heures."
     assert is_refusal("Je ne sais pas.") and not is_refusal("Le pain cuit quatre heures.")
 
 

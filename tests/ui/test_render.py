@@ -3,6 +3,8 @@ characters, [n] becomes a link only for a passage that exists, flags and labels.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.types import Answer, Chunk, Citation, Hit, SentenceCheck
@@ -125,6 +127,19 @@ def test_answer_html_flags_unsupported_sentences_and_escapes():
     assert 'href="#source-0-1"' in out and 'href="#source-0-2"' in out
     unsupported = out[out.index("rag-unsupported") :]
     assert "Il contient" in unsupported and "Le pain" not in unsupported
+
+
+def test_answer_html_sets_the_passage_excerpt_apart():
+    hits = [_hit("Le pain coûte 5 € le kilo.", rank=1)]
+    answer = _answer([("Le pain coûte 5 € [1].", (1,), True, {1: (0, 17)})], hits)
+    quote = SentenceCheck("Extrait : « Le pain coûte 5 € le kilo. »", 22, 22, (), (1,), 1.0, True, {1: (0, 26)}, True)
+    answer = replace(
+        answer, text=f"{answer.text} Extrait : « Le pain coûte 5 € le kilo. » [1]", sentences=(*answer.sentences, quote)
+    )
+    out = render.answer_html(answer)
+    _no_raw_tags(out)
+    assert out.count("rag-quote") == 1 and out.index("Le pain coûte 5 € [") < out.index("rag-quote")
+    assert "le kilo" in out[out.index("rag-quote") :] and out.count('href="#source-0-1"') == 2
 
 
 def test_answer_html_falls_back_to_the_text_when_sentences_do_not_match():
