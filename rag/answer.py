@@ -10,7 +10,8 @@ The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
    the model's context window by counting tokens (passages are dropped from the end, the
    question is never truncated);
 3. stream the model's answer; markers outside 1..k are dropped and recorded;
-4. check each sentence, as an answer to the question, against its cited passage(s) (whole,
+4. check each sentence, as an answer to the question (to the best-matching one of a
+   compound question's, ``rag.asked.parts``), against its cited passage(s) (whole,
    not only the excerpt) with ``rag.support``; re-attribute a
    citation when another passage clearly supports the sentence better; flag unsupported
    sentences; keep the supporting span in each passage for highlighting;
@@ -19,7 +20,8 @@ The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
    of the question, no number for "combien", a count of something the cited passages never
    mention);
 6. end the answer with a verbatim excerpt, « Extrait : « ... » [n] »: the one or two passage
-   sentences that best answer the question, found with the model's answer as a guide. A
+   sentences that best answer the question (one excerpt per question of a compound
+   question), found with the model's answer as a guide. A
    small model paraphrases loosely and drops the exact name or figure; the excerpt gives the
    reader the passage's own words (on dev, the window chosen with the question and the draft
    held the expected facts for 29 of 51 answerable questions, with the question alone 18).
@@ -40,7 +42,7 @@ from pathlib import Path
 
 from rag import prompts
 from rag.analysis import analyze, analyze_question
-from rag.asked import shortfall
+from rag.asked import parts, shortfall
 from rag.errors import RagError
 from rag.retriever import Filters, Retriever
 from rag.support import LexicalSemanticSupport, split_sentences, strip_markers, windows
@@ -228,8 +230,7 @@ class Answerer:
             return
         if self.llm is not None and self.settings.quote:
             t = time.perf_counter()
-            quote = self._quote(question, sentences, shown, len(text))
-            sentences = sentences + [quote] if quote else sentences
+            sentences = sentences + self._quotes(question, sentences, shown, len(text))
             timings["quote"] = time.perf_counter() - t
         final_text = " ".join(with_markers(s.text, s.citations) for s in sentences)
         timings["total"] = time.perf_counter() - started
@@ -322,12 +323,13 @@ class Answerer:
         markers, invalid = parse_markers(text, len(shown))
         passages = [h.chunk.text for h in shown]
         check = _Check(invalid=invalid)
+        asks = parts(question) if question else [None]
         for start, end in answer_sentences(text):
             content = strip_markers(text[start:end])
             if not re.search(r"\w", content):
                 continue
             cited = tuple(dict.fromkeys(n for a, b, ns in markers if start <= a < end for n in ns))
-            supports = self.support.score_many(content, passages, question) if passages else []
+            supports = self._supports(content, passages, asks) if passages else []
             best = max(range(len(supports)), key=lambda i: supports[i].score) if supports else None
             good = tuple(n for n in cited if supports[n - 1].score >= s.support_threshold)
             if good:
@@ -355,14 +357,15 @@ class Answerer:
             )
         return check
 
-    def _quote(self, question: str, sentences: list[SentenceCheck], shown: list[Hit], at: int) -> SentenceCheck | None:
-        """The passage window (one or two sentences) that best answers the question, as an
-        added answer sentence, or None when the answer already contains it.
+    def _quotes(self, question: str, sentences: list[SentenceCheck], shown: list[Hit], at: int) -> list[SentenceCheck]:
+        """For each question the question asks (``rag.asked.parts``: a compound question asks
+        several), the passage window (one or two sentences) that best answers it, as an added
+        answer sentence; none that the answer already contains, none twice.
 
         Each window of the shown passages is scored by its support for the question
         (weighted ``quote_question_weight``) plus its support for the answer's supported
         sentences: the question says what is asked, the model's answer where it found it.
-        ``at``: the draft's length, where the sentence is placed (it is not in the draft).
+        ``at``: the draft's length, where the sentences are placed (they are not in the draft).
         """
         places = [
             (n, a, b)
@@ -373,26 +376,39 @@ class Answerer:
         texts = [shown[n - 1].chunk.text[a:b] for n, a, b in places]
         claim = " ".join(strip_markers(s.text) for s in sentences if s.supported)
         if not texts or not claim:
-            return None
-        for_question = self.support.score_many(question, texts)
+            return []
         for_answer = self.support.score_many(claim, texts, question)
         weight = self.settings.quote_question_weight
-        best = max(range(len(texts)), key=lambda i: weight * for_question[i].score + for_answer[i].score)
-        n, a, b = places[best]
-        excerpt = plain(texts[best])
-        if _words(excerpt) in _words(claim):
-            return None
-        return SentenceCheck(
-            text=f"Extrait : « {excerpt} »",
-            start=at,
-            end=at,
-            cited=(),
-            citations=(n,),
-            support=1.0,  # verbatim
-            supported=True,
-            spans={n: (a, b)},
-            quote=True,
-        )
+        quotes: list[SentenceCheck] = []
+        for part in parts(question):
+            for_part = self.support.score_many(part, texts)
+            best = max(range(len(texts)), key=lambda i: weight * for_part[i].score + for_answer[i].score)
+            n, a, b = places[best]
+            excerpt = plain(texts[best])
+            said = claim + " " + " ".join(q.text for q in quotes)
+            if _words(excerpt) in _words(said) or any(n in q.spans and _overlap(q.spans[n], (a, b)) for q in quotes):
+                continue
+            quotes.append(
+                SentenceCheck(
+                    text=f"Extrait : « {excerpt} »",
+                    start=at,
+                    end=at,
+                    cited=(),
+                    citations=(n,),
+                    support=1.0,  # verbatim
+                    supported=True,
+                    spans={n: (a, b)},
+                    quote=True,
+                )
+            )
+        return quotes
+
+    def _supports(self, sentence: str, passages: list[str], asks: list[str | None]):
+        """Support of ``sentence`` by each passage, as an answer to the best-matching question
+        of ``asks`` (a sentence answering one half of a compound question is not judged
+        against the terms of the other half)."""
+        scored = [self.support.score_many(sentence, passages, ask) for ask in asks]
+        return [max(options, key=lambda s: s.score) for options in zip(*scored)]
 
     def _citations(self, sentences: list[SentenceCheck], shown: list[Hit]) -> tuple[Citation, ...]:
         best: dict[int, tuple[float, tuple[int, int]]] = {}
@@ -421,6 +437,10 @@ class Answerer:
 def _words(text: str) -> str:
     """Lower-case words between spaces: for "is this text inside that one" without punctuation."""
     return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
+
+
+def _overlap(x: tuple[int, int], y: tuple[int, int]) -> bool:
+    return x[0] < y[1] and y[0] < x[1]
 
 
 def _where(hit: Hit) -> str:

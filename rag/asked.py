@@ -14,8 +14,10 @@ checks catch that without a model:
   number must mention X (stemmed). Generic measures ("combien de temps", "de fois") name
   nothing a passage must repeat and are not checked.
 
-``shortfall`` returns why an answer falls short, or None. This module does not score support
-or decide thresholds; ``rag.answer`` refuses when it returns a reason.
+``shortfall`` returns why an answer falls short, or None. ``parts`` splits a compound
+question ("Quel modèle ..., et combien de paramètres ... ?") into the questions it asks, so
+that each gets its own excerpt. This module does not score support or decide thresholds;
+``rag.answer`` refuses when ``shortfall`` returns a reason.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.analysis import analyze
+from rag.analysis import analyze, analyze_question
 from rag.support import numbers, strip_markers
 
 _HOW_MANY = re.compile(r"\bcombien\b", re.IGNORECASE)
@@ -37,6 +39,12 @@ _NUMBER_WORDS = frozenset(
     dizaine dizaines douzaine douzaines centaine centaines millier milliers moitié tiers quart quarts zéro""".split()
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# ", et" + (a preposition) + an interrogative word: where a second question starts.
+_NEXT_QUESTION = re.compile(
+    r",?\s+et\s+(?=(?:(?:à|de|d['’]|dans|sur|par|pour|en|avec|selon)\s*)?"
+    r"(?:quel|quelle|quels|quelles|combien|comment|qui|où|quand|que|qu['’]|pourquoi|quoi|lequel|laquelle)\b)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,15 @@ def asked(question: str) -> Asked:
     if match and match.group(1).lower() not in _UNCHECKED_UNITS and analyze(match.group(1)):
         return Asked(quantity=True, counted=match.group(1))
     return Asked(quantity=True)
+
+
+def parts(question: str) -> list[str]:
+    """The questions a compound question asks, each ending with "?"; ``[question]`` when it
+    asks one thing or when a part would name nothing (no content term of its own)."""
+    pieces = [p.strip(" ,;?") for p in _NEXT_QUESTION.split(question)]
+    if len(pieces) < 2 or not all(analyze_question(p) for p in pieces):
+        return [question]
+    return [f"{p[0].upper()}{p[1:]} ?" for p in pieces]
 
 
 def quantities(text: str) -> set[str]:

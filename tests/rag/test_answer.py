@@ -115,6 +115,16 @@ def test_an_llm_answer_ends_with_the_passage_words_that_answer(service):
     assert not any(s.quote for s in extractive.sentences) and "Extrait" not in extractive.text
 
 
+def test_a_compound_question_gets_an_excerpt_for_each_of_its_questions(service):
+    question = "À quelle heure ouvre le fournil, et combien coûte l'entrée du musée ?"
+    llm = Scripted("Le fournil ouvre à sept heures [1].")  # the model answered half
+    answer = _answerer(service, llm, quote=True, min_evidence=0.0, k=3).ask(question)
+    assert not answer.abstained
+    quotes = [s for s in answer.sentences if s.quote]
+    sources = [answer.hits[s.citations[0] - 1].chunk.source for s in quotes]
+    assert sources == ["fournil.md", "musee.txt"] and "huit euros" in answer.text
+
+
 def test_no_excerpt_when_the_answer_already_quotes_it(service):
     said = "Le musée municipal expose trois cents tableaux flamands [1]. L'entrée coûte huit euros [1]."
     answer = _answerer(service, Scripted(said), quote=True).ask("Combien coûte l'entrée du musée municipal ?")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.asked import asked, quantities, shortfall
+from rag.asked import asked, parts, quantities, shortfall
 
 BAKERY = "Le fournil emploie trois boulangers et cuit 400 baguettes par jour dans un four à bois."
 MUSEUM = "Le musée municipal expose des tableaux flamands dans douze salles."
@@ -14,6 +14,20 @@ def test_combien_asks_for_a_quantity_and_names_what_is_counted():
     assert asked("Combien coûte l'entrée ?").quantity and asked("Combien coûte l'entrée ?").counted is None
     assert asked("Combien de temps cuit le pain ?").counted is None  # a measure, not a thing counted
     assert not asked("Quel bois chauffe le four ?").quantity
+
+
+def test_a_compound_question_splits_into_the_questions_it_asks():
+    assert parts("Quel bois chauffe le four, et combien de salles compte le musée ?") == [
+        "Quel bois chauffe le four ?",
+        "Combien de salles compte le musée ?",
+    ]
+    assert parts("Qui a peint ce tableau et dans quelle ville vivait-il ?") == [
+        "Qui a peint ce tableau ?",
+        "Dans quelle ville vivait-il ?",
+    ]
+    assert parts("Le pain et la brioche cuisent-ils au bois ?") == ["Le pain et la brioche cuisent-ils au bois ?"]
+    # "et quand" names nothing of its own: one question about one subject
+    assert parts("Qui a peint ce tableau et quand ?") == ["Qui a peint ce tableau et quand ?"]
 
 
 def test_quantities_read_digits_and_number_words_not_articles():
