@@ -72,6 +72,10 @@ def _answerer(service, llm, **settings):
     return Answerer(service.retriever, llm, settings=replace(SETTINGS, **settings))
 
 
+def _number_of_text(hits, phrase):
+    return next(i for i, h in enumerate(hits, 1) if phrase in h.chunk.text)
+
+
 def _number_of(answer, source):
     return next(i for i, h in enumerate(answer.hits, 1) if h.chunk.source == source)
 
@@ -123,6 +127,19 @@ def test_a_compound_question_gets_an_excerpt_for_each_of_its_questions(service):
     quotes = [s for s in answer.sentences if s.quote]
     sources = [answer.hits[s.citations[0] - 1].chunk.source for s in quotes]
     assert sources == ["fournil.md", "musee.txt"] and "huit euros" in answer.text
+
+
+def test_a_sentence_citing_none_of_the_excerpts_passages_is_left_out(service):
+    question = "À quelle heure ouvre le fournil ?"
+    hits = service.search(question, k=3)
+    n, m = _number_of_text(hits, "sept heures"), _number_of_text(hits, "marché")
+    draft = f"Le fournil ouvre à sept heures [{n}]. Le marché des producteurs se tient le samedi matin [{m}]."
+    focused = _answerer(service, Scripted(draft), quote=True).ask(question)
+    assert [s.supported for s in focused.sentences] == [True, True]  # the marché sentence is not there
+    assert "marché" not in focused.text and focused.draft == draft
+    assert focused.sentences[-1].quote and focused.sentences[-1].citations == (n,)
+    everything = _answerer(service, Scripted(draft), quote=True, focus=False).ask(question)
+    assert "marché" in everything.text and len(everything.sentences) == 3
 
 
 def test_no_excerpt_when_the_answer_already_quotes_it(service):
@@ -183,6 +200,12 @@ def test_extractive_mode_cites_the_best_sentence(service):
     assert "quatre heures" in answer.text
     n = _number_of(answer, "fournil.md")
     assert f"[{n}]" in answer.text and answer.citations[0].hit.chunk.source == "fournil.md"
+
+
+def test_extractive_mode_answers_each_question_of_a_compound_question(service):
+    question = "Combien de temps cuit le pain au levain, et combien coûte l'entrée du musée ?"
+    answer = _answerer(service, None, min_evidence=0.0, extractive_sentences=1).ask(question)
+    assert not answer.abstained and "quatre heures" in answer.text and "huit euros" in answer.text
 
 
 def test_stream_yields_hits_tokens_then_answer(service):
