@@ -233,9 +233,9 @@ class Answerer:
             return
         if self.llm is not None and self.settings.quote:
             t = time.perf_counter()
-            quotes = self._quotes(question, sentences, shown, len(text))
-            if quotes and self.settings.focus:
-                sentences = _focused(sentences, {n for q in quotes for n in q.citations})
+            quotes, answering = self._quotes(question, sentences, shown, len(text))
+            if answering and self.settings.focus:
+                sentences = _focused(sentences, answering)
             sentences = sentences + quotes
             timings["quote"] = time.perf_counter() - t
         final_text = " ".join(with_markers(s.text, s.citations) for s in sentences)
@@ -363,10 +363,13 @@ class Answerer:
             )
         return check
 
-    def _quotes(self, question: str, sentences: list[SentenceCheck], shown: list[Hit], at: int) -> list[SentenceCheck]:
+    def _quotes(
+        self, question: str, sentences: list[SentenceCheck], shown: list[Hit], at: int
+    ) -> tuple[list[SentenceCheck], set[int]]:
         """For each question the question asks (``rag.asked.parts``: a compound question asks
         several), the passage window (one or two sentences) that best answers it, as an added
-        answer sentence; none that the answer already contains, none twice.
+        answer sentence; none that the answer already contains, none twice. Also the numbers
+        of the passages those windows come from, the ones left out included.
 
         Each window of the shown passages is scored by its support for the question
         (weighted ``quote_question_weight``) plus its support for the answer's supported
@@ -382,14 +385,16 @@ class Answerer:
         texts = [shown[n - 1].chunk.text[a:b] for n, a, b in places]
         claim = " ".join(strip_markers(s.text) for s in sentences if s.supported)
         if not texts or not claim:
-            return []
+            return [], set()
         for_answer = self.support.score_many(claim, texts, question)
         weight = self.settings.quote_question_weight
         quotes: list[SentenceCheck] = []
+        answering: set[int] = set()
         for part in parts(question):
             for_part = self.support.score_many(part, texts)
             best = max(range(len(texts)), key=lambda i: weight * for_part[i].score + for_answer[i].score)
             n, a, b = places[best]
+            answering.add(n)
             excerpt = plain(texts[best])
             said = claim + " " + " ".join(q.text for q in quotes)
             if _words(excerpt) in _words(said) or any(n in q.spans and _overlap(q.spans[n], (a, b)) for q in quotes):
@@ -407,7 +412,7 @@ class Answerer:
                     quote=True,
                 )
             )
-        return quotes
+        return quotes, answering
 
     def _supports(self, sentence: str, passages: list[str], asks: list[str | None]):
         """Support of ``sentence`` by each passage, as an answer to the best-matching question
@@ -452,7 +457,7 @@ def _words(text: str) -> str:
 
 def _focused(sentences: list[SentenceCheck], answering: set[int]) -> list[SentenceCheck]:
     """The model's sentences that cite a passage in ``answering`` (where the excerpts come
-    from). The others are backed by a passage, but one that the question-weighted excerpt
+    from, or would, had the answer not already said them). The others are backed by a passage, but one that the question-weighted excerpt
     choice passed over: on dev, such a passage held the gold evidence 3 times in 10 (the
     ones shared with an excerpt 31 in 35). The draft keeps them (``Answer.draft``)."""
     return [s for s in sentences if set(s.citations) & answering]

@@ -140,6 +140,10 @@ def test_a_sentence_citing_none_of_the_excerpts_passages_is_left_out(service):
     assert focused.sentences[-1].quote and focused.sentences[-1].citations == (n,)
     everything = _answerer(service, Scripted(draft), quote=True, focus=False).ask(question)
     assert "marché" in everything.text and len(everything.sentences) == 3
+    # The model's words are the best excerpt already: none is added, the tangent still goes.
+    draft = f"Le fournil ouvre à sept heures du mardi au dimanche [{n}]. Le marché se tient le samedi matin [{m}]."
+    quoted = _answerer(service, Scripted(draft), quote=True).ask(question)
+    assert quoted.text == f"Le fournil ouvre à sept heures du mardi au dimanche [{n}]."
 
 
 def test_no_excerpt_when_the_answer_already_quotes_it(service):
