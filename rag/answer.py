@@ -21,9 +21,8 @@ The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
    mention);
 6. end the answer with a verbatim excerpt, « Extrait : « ... » [n] »: the one or two passage
    sentences that best answer the question (one excerpt per question of a compound
-   question), found with the model's answer as a guide. A
-   small model paraphrases loosely and drops the exact name or figure; the excerpt gives the
-   reader the passage's own words (on dev, the window chosen with the question and the draft
+   question), found with the model's answer as a guide. A small model paraphrases loosely
+   and drops the exact name or figure; the excerpt gives the reader the passage's own words (on dev, the window chosen with the question and the draft
    held the expected facts for 29 of 51 answerable questions, with the question alone 18).
    The model's sentences that cite none of the excerpts' passages are left out (``focus``):
    that passage was passed over as an answer to the question, and is usually a tangent.
@@ -47,7 +46,7 @@ from rag.analysis import analyze, analyze_question
 from rag.asked import parts, shortfall
 from rag.errors import RagError
 from rag.retriever import Filters, Retriever
-from rag.support import LexicalSemanticSupport, split_sentences, strip_markers, windows
+from rag.support import LexicalSemanticSupport, Support, split_sentences, strip_markers, windows
 from rag.types import Answer, Citation, Hit, SentenceCheck
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -414,7 +413,7 @@ class Answerer:
             )
         return quotes, answering
 
-    def _supports(self, sentence: str, passages: list[str], asks: list[str | None]):
+    def _supports(self, sentence: str, passages: list[str], asks: list[str | None]) -> list[Support]:
         """Support of ``sentence`` by each passage, as an answer to the best-matching question
         of ``asks`` (a sentence answering one half of a compound question is not judged
         against the terms of the other half)."""
@@ -457,9 +456,10 @@ def _words(text: str) -> str:
 
 def _focused(sentences: list[SentenceCheck], answering: set[int]) -> list[SentenceCheck]:
     """The model's sentences that cite a passage in ``answering`` (where the excerpts come
-    from, or would, had the answer not already said them). The others are backed by a passage, but one that the question-weighted excerpt
-    choice passed over: on dev, such a passage held the gold evidence 3 times in 10 (the
-    ones shared with an excerpt 31 in 35). The draft keeps them (``Answer.draft``)."""
+    from, or would, had the answer not already said them). The others are backed by a
+    passage, but one that the question-weighted excerpt choice passed over: on dev, such a
+    passage held the gold evidence 3 times in 10 (the ones shared with an excerpt 31 in 35).
+    The draft keeps them (``Answer.draft``)."""
     return [s for s in sentences if set(s.citations) & answering]
 
 
