@@ -11,11 +11,19 @@ Needs only torch + transformers (+ this repository on PYTHONPATH); no network, n
 tokenizer is the converted model's when present, else a synthetic word-level tokenizer covering
 the whole vocabulary (so any generated id decodes).
 
+``--load-check`` also saves that random model with its tokenizer to a temporary folder and loads
+it back through ``TransformersLLM(folder, device=...)`` with no dtype given, the path ``--llm`` takes:
+the report then shows the device, dtype and attention that loading chose and the load-time self-check.
+
+On CUDA the decode is measured twice in the same run, eager and compiled (static KV cache, the
+default there: ``TransformersLLM(compile=...)``), and the report gives compiled/eager ratios;
+``--no-compile`` keeps the eager one only.
+
 ``--tiny`` shrinks the architecture to 2 layers of width 64 (same family, same vocabulary and
 special tokens) so the whole path runs in seconds on a CPU: a smoke test, not a measurement.
 
 Usage: python eval/bench_llm.py [--device cuda|cpu] [--prompt-tokens 1500] [--new-tokens 128]
-                                [--repeats 3] [--tiny] [--json OUT]
+                                [--repeats 3] [--load-check] [--no-compile] [--tiny] [--json OUT]
 Prints one JSON object.
 """
 
@@ -159,37 +167,28 @@ def run(args) -> dict:
     build_seconds = time.perf_counter() - started
     tokenizer_dir = args.tokenizer or default_model_dir()
     tokenizer, tokenizer_source = build_tokenizer(values["vocab_size"], tokenizer_dir)
-    llm = TransformersLLM.from_model(model, tokenizer, model_id="qwen2.5-0.5b-architecture-random")
-    messages = prompt_of(llm, args.prompt_tokens, synthetic=tokenizer_source.startswith("synthetic"))
 
     def sync():
         if device.startswith("cuda"):
             torch.cuda.synchronize()
 
-    llm.generate(messages[:1], max_new_tokens=8, min_new_tokens=8)  # warm-up: kernels, allocator, threads
-    sync()
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-    runs = []
-    for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        first_piece = None
-        for _piece in llm.stream(messages, max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens):
-            first_piece = first_piece or time.perf_counter() - t0
-        sync()
-        total = time.perf_counter() - t0
-        stats = llm.last_stats
-        runs.append(
-            {
-                "prompt_tokens": stats["prompt_tokens"],
-                "new_tokens": stats["new_tokens"],
-                "time_to_first_token_s": stats["time_to_first_token"],
-                "time_to_first_text_s": round(first_piece, 4) if first_piece else None,
-                "decode_tokens_per_second": stats["tokens_per_second"],
-                "total_s": round(total, 3),
-            }
+    # On CUDA the eager decode is the baseline of the same run; the compiled one is what loading picks.
+    modes = {"eager": False, "compiled": True} if device.startswith("cuda") and args.compile else {"eager": False}
+    measured = {}
+    for mode, compile_ in modes.items():
+        llm = TransformersLLM.from_model(
+            model, tokenizer, model_id="qwen2.5-0.5b-architecture-random", compile=compile_
         )
-
+        messages = prompt_of(llm, args.prompt_tokens, synthetic=tokenizer_source.startswith("synthetic"))
+        llm.generate(messages[:1], max_new_tokens=8, min_new_tokens=8)  # warm-up: kernels, allocator, threads
+        sync()
+        measured[mode] = {
+            "setup_s": round(llm.load_seconds, 2),
+            "compiled": llm.compiled,
+            **measure(llm, messages, args),
+        }
+        sync()
+    runs = measured["compiled" if "compiled" in modes else "eager"]["runs"]
     report = {
         "benchmark": "llm-stream",
         "device": device,
@@ -205,16 +204,71 @@ def run(args) -> dict:
         "build_seconds": round(build_seconds, 2),
         "prompt_tokens": runs[0]["prompt_tokens"],
         "new_tokens": args.new_tokens,
+        "modes": measured,
         "runs": runs,
-        "median": {
-            key: statistics.median(r[key] for r in runs)
-            for key in ("time_to_first_token_s", "time_to_first_text_s", "decode_tokens_per_second")
-            if all(r[key] is not None for r in runs)
-        },
+        "median": _median(runs),
     }
+    if "compiled" in measured:
+        eager, compiled = measured["eager"]["median"], measured["compiled"]["median"]
+        report["compiled_over_eager"] = {
+            "decode_tokens_per_second": round(
+                compiled["decode_tokens_per_second"] / eager["decode_tokens_per_second"], 2
+            ),
+            "time_to_first_token_s": round(compiled["time_to_first_token_s"] / eager["time_to_first_token_s"], 2),
+        }
     if device.startswith("cuda"):
         report["peak_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+    if args.load_check:
+        report["load_check"] = load_check(model, tokenizer, device)
     return report
+
+
+def measure(llm: TransformersLLM, messages: list[dict], args) -> dict:
+    """``args.repeats`` streamed answers of exactly ``args.new_tokens`` tokens, each timed."""
+    runs = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        first_piece = None
+        for _piece in llm.stream(messages, max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens):
+            first_piece = first_piece or time.perf_counter() - t0
+        total = time.perf_counter() - t0
+        stats = llm.last_stats
+        runs.append(
+            {
+                "prompt_tokens": stats["prompt_tokens"],
+                "new_tokens": stats["new_tokens"],
+                "time_to_first_token_s": stats["time_to_first_token"],
+                "time_to_first_text_s": round(first_piece, 4) if first_piece else None,
+                "decode_tokens_per_second": stats["tokens_per_second"],
+                "total_s": round(total, 3),
+            }
+        )
+    return {"runs": runs, "median": _median(runs)}
+
+
+def _median(runs: list[dict]) -> dict:
+    return {
+        key: statistics.median(r[key] for r in runs)
+        for key in ("time_to_first_token_s", "time_to_first_text_s", "decode_tokens_per_second")
+        if all(r[key] is not None for r in runs)
+    }
+
+
+def load_check(model, tokenizer, device: str) -> dict:
+    """Save the model and tokenizer, load them back as a user's ``--llm FOLDER`` would (device
+    asked for, dtype left to the loader) and return the load-time self-check."""
+    import tempfile
+
+    from rag.llms import report_self_check
+
+    with tempfile.TemporaryDirectory(prefix="bench-llm-") as folder:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        del model  # the caller's reference keeps it alive; this one need not
+        llm = TransformersLLM(folder, device=device, model_id="qwen2.5-0.5b-architecture-random (reloaded)")
+        check = report_self_check(llm)
+    check.pop("sample", None)  # random weights: the text means nothing
+    return check
 
 
 def _cpu_name() -> str:
@@ -235,6 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt-tokens", type=int, default=1500)
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--load-check", action="store_true", help="also reload the model from a folder and report its self-check"
+    )
+    parser.add_argument(
+        "--no-compile", dest="compile", action="store_false", help="on CUDA, measure the eager decode only"
+    )
     parser.add_argument("--tiny", action="store_true", help="2 layers of width 64: a smoke test, not a benchmark")
     parser.add_argument(
         "--tokenizer", type=Path, default=None, help="tokenizer folder (default: the converted model's)"

@@ -397,6 +397,61 @@ class TestTransformers(LLMContract):
         assert llm.context_window == 32768 and llm.model_id == "tiny" and llm.device == "cpu"
         assert llm.generate(MESSAGES, max_new_tokens=4)
 
+    def test_never_compiles_on_cpu_and_checks_the_setting(self, tiny_dir, monkeypatch):
+        assert TransformersLLM(tiny_dir, device="cpu", compile=True).compiled is False
+        monkeypatch.setenv("RAG_LLM_COMPILE", "sometimes")
+        with pytest.raises(ConfigError, match="RAG_LLM_COMPILE"):
+            TransformersLLM(tiny_dir, device="cpu")
+
+    def test_a_static_cache_generates_on_one_long_lived_thread(self, tiny_dir, monkeypatch):
+        # CUDA graphs are per thread: compiled decoding must keep to the thread that captured them.
+        llm = TransformersLLM(tiny_dir, device="cpu")
+        eager = llm.generate(MESSAGES, max_new_tokens=8)
+        llm._generation.cache_implementation = "static"
+        threads = []
+        original = llm._model.generate
+
+        def spy(*args, **kwargs):
+            threads.append(threading.current_thread())
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(llm._model, "generate", spy)
+        assert llm.generate(MESSAGES, max_new_tokens=8) == eager == llm.generate(MESSAGES, max_new_tokens=8)
+        assert len(threads) == 2 and threads[0] is threads[1] and threads[0].name == "rag-llm-generate-compiled"
+
+    def test_a_compiled_decode_that_breaks_later_falls_back_to_eager(self, tiny_dir, monkeypatch, capsys):
+        llm = TransformersLLM(tiny_dir, device="cpu")
+        eager = llm.generate(MESSAGES, max_new_tokens=8)
+        llm._generation.cache_implementation, llm.compiled = "static", True  # as after a successful compile
+        original, calls = llm._model.generate, []
+
+        def breaks_once(*args, **kwargs):
+            calls.append(kwargs["generation_config"].cache_implementation)
+            if len(calls) == 1:
+                raise RuntimeError("cudagraph capture failed")
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(llm._model, "generate", breaks_once)
+        assert llm.generate(MESSAGES, max_new_tokens=8) == eager
+        assert calls == ["static", None] and llm.compiled is False
+        assert "compiled decoding failed (cudagraph capture failed); decoding eagerly" in capsys.readouterr().err
+        monkeypatch.setattr(
+            llm._model, "generate", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("out of memory"))
+        )
+        with pytest.raises(ModelError, match="out of memory"):  # an eager failure is the caller's to see
+            llm.generate(MESSAGES, max_new_tokens=8)
+
+    def test_a_failed_compilation_says_so_and_decodes_eagerly(self, llm, monkeypatch, capsys):
+        def broken(*args, **kwargs):
+            raise ModelError("no C compiler for the compiled kernels")
+
+        monkeypatch.setattr(llm, "generate", broken)
+        llm._compile()
+        monkeypatch.undo()
+        assert llm.compiled is False and llm._generation.cache_implementation is None
+        assert "compiled decoding failed" in capsys.readouterr().err
+        assert llm.generate(MESSAGES, max_new_tokens=4)
+
     def test_cuda_without_a_gpu_is_a_loud_error(self, tiny_dir):
         import torch
 
@@ -410,6 +465,52 @@ class TestTransformers(LLMContract):
             TransformersLLM(tmp_path / "absent", device="cpu")
         with pytest.raises(ModelError, match="Could not load the LLM"):
             TransformersLLM("no-such-org/no-such-model-xyz", device="cpu")
+
+
+def _cuda_usable() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(not _cuda_usable(), reason="needs a CUDA GPU (run on the device machine)")
+class TestTransformersOnCuda(LLMContract):
+    """The same contract on a GPU, through the folder-loading path users take: bf16, SDPA or better."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def llm(cls, tiny_dir):
+        return TransformersLLM(tiny_dir, device="cuda")
+
+    def test_loads_in_bf16_with_fused_attention(self, llm):
+        import torch
+
+        report = llm.self_check()
+        assert report["device"].startswith("cuda") and report["new_tokens"] == 16
+        assert report["dtype"] == ("bfloat16" if torch.cuda.is_bf16_supported() else "float16")
+        assert report["attn_implementation"] in ("sdpa", "flash_attention_2")
+        assert next(llm._model.parameters()).device.type == "cuda"
+
+    def test_decodes_compiled_unless_told_not_to(self, llm, tiny_dir, monkeypatch):
+        assert llm.compiled is True and llm.self_check()["compiled"] is True
+        eager = TransformersLLM(tiny_dir, device="cuda", compile=False)
+        assert eager.compiled is False and eager.generate(MESSAGES, max_new_tokens=6)
+        monkeypatch.setenv("RAG_LLM_COMPILE", "0")
+        assert TransformersLLM(tiny_dir, device="cuda").compiled is False
+
+    def test_auto_picks_the_gpu(self, tiny_dir):
+        assert TransformersLLM(tiny_dir, compile=False).device.startswith("cuda")
+
+    def test_explicit_dtype_is_kept_on_the_gpu(self, tiny_dir):
+        assert TransformersLLM(tiny_dir, device="cuda", dtype="float32", compile=False).dtype == "float32"
+
+    def test_an_absent_gpu_index_is_a_loud_error(self, tiny_dir):
+        import torch
+
+        with pytest.raises(ModelError, match="CUDA failed to start"):
+            TransformersLLM(tiny_dir, device=f"cuda:{torch.cuda.device_count()}")
 
 
 # -- load_llm and imports --------------------------------------------------------------------------
