@@ -2,7 +2,8 @@
 
 The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
 
-1. retrieve passages; if the evidence is weak (the question's rare terms are missing from
+1. retrieve passages, passing over those made mostly of a table of contents (``rag.support.
+   is_navigation``: headings match many questions and answer none); if the evidence is weak (the question's rare terms are missing from
    the best passages), refuse before generating — the calibrated ``min_evidence``;
 2. number the passages [1]..[k] with their source and page, each shown as its excerpt
    around the sentences that best match the question (``excerpt_tokens``: a small model
@@ -18,7 +19,10 @@ The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
 5. refuse after generation when the model says so, when most sentences are unsupported, or
    when the supported ones do not give what the question asks (``rag.asked``: a restatement
    of the question, no number for "combien", a count of something the cited passages never
-   mention);
+   mention). Before refusing a draft that failed the check (not one where the model said
+   the answer is not there), take a second look (``second_look``): the model answers again
+   from the ``second_look_passages`` passages whose best window answers the question best,
+   each cut closer around it; that draft is checked the same way and answers if it passes;
 6. end the answer with a verbatim excerpt, « Extrait : « ... » [n] »: the one or two passage
    sentences that best answer the question (one excerpt per question of a compound
    question), found with the model's answer as a guide. A small model paraphrases loosely
@@ -46,11 +50,12 @@ from rag.analysis import analyze, analyze_question
 from rag.asked import parts, shortfall
 from rag.errors import RagError
 from rag.retriever import Filters, Retriever
-from rag.support import LexicalSemanticSupport, Support, split_sentences, strip_markers, windows
+from rag.support import LexicalSemanticSupport, Support, is_navigation, split_sentences, strip_markers, windows
 from rag.types import Answer, Citation, Hit, SentenceCheck
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+_NAVIGATION_SLACK = 3  # passages retrieved beyond k, to replace tables of contents
 _ENDS_WITH_HEADING = re.compile(r"\n\s{0,3}#{1,6}\s[^\n]*\s*$")
 _REFUSAL = re.compile("|".join(prompts.REFUSAL_PATTERNS), re.IGNORECASE)
 
@@ -76,6 +81,9 @@ class AnswerSettings:
     quote: bool = True  # after an LLM answer, the passage excerpt that best answers, verbatim
     quote_question_weight: float = 2.0  # the question's pull on that choice against the answer's
     focus: bool = True  # leave out the model's sentences citing none of the excerpts' passages
+    second_look: bool = True  # a draft that fails its check: one more, from the closest passages alone
+    second_look_passages: int = 2
+    second_look_tokens: int = 80  # excerpt per passage on the second look
 
     @classmethod
     def calibrated(cls, **overrides) -> AnswerSettings:
@@ -175,14 +183,18 @@ class Answerer:
         return answer
 
     def ask_stream(self, question: str, k: int | None = None, filters: Filters | None = None) -> Iterator[dict]:
-        """Events: {"type": "hits", "hits"}, {"type": "token", "text"}..., {"type": "answer", "answer"}."""
+        """Events: {"type": "hits", "hits"}, {"type": "token", "text"}..., {"type": "answer", "answer"};
+        a draft that fails its check is followed by {"type": "retry", "reason"} and the tokens of
+        the second look, which replace it."""
         started = time.perf_counter()
         question = " ".join(question.split())
         if not question:
             raise RagError("The question is empty. Type a question about your documents.")
         k = k or self.settings.k
-        retrieval = self.retriever.retrieve(question, k, filters)
-        hits = retrieval.hits
+        # A table of contents matches many questions by its headings and answers none of them:
+        # such passages are left out, the next ones take their places.
+        retrieval = self.retriever.retrieve(question, k + _NAVIGATION_SLACK, filters)
+        hits = [hit for hit in retrieval.hits if not is_navigation(hit.chunk.text)][:k]
         timings = {"retrieve": retrieval.timings.get("total", 0.0)}
         yield {"type": "hits", "hits": hits}
 
@@ -198,34 +210,28 @@ class Answerer:
             timings["generate"] = 0.0
         else:
             messages, shown = self._prompt(question, hits)
-            pieces: list[str] = []
-            t = time.perf_counter()
-            for piece in self.llm.stream(messages, max_new_tokens=self.settings.max_new_tokens):
-                if not pieces:
-                    timings["first_token"] = time.perf_counter() - t
-                pieces.append(piece)
-                yield {"type": "token", "text": piece}
-            timings["generate"] = time.perf_counter() - t
-            text = "".join(pieces).strip()
-            decode = timings["generate"] - timings.get("first_token", 0.0)
-            n_tokens = self.llm.count_tokens(text) if text else 0
-            timings["tokens"] = n_tokens
-            timings["tokens_per_second"] = (n_tokens - 1) / decode if n_tokens > 1 and decode > 0 else 0.0
+            text = yield from self._generate(messages, timings)
 
         t = time.perf_counter()
         if not text or is_refusal(text) and not _MARKER.search(text):
             answer = self._refusal(question, hits, "the model found no answer in the passages", timings, started)
             yield {"type": "answer", "answer": replace(answer, draft=text)}
             return
-        check = self._check(text, shown, question)
+        check, reason = self._verdict(text, shown, question)
         timings["check"] = time.perf_counter() - t
+        if reason and self.llm is not None and self.settings.second_look:
+            # The draft failed its check: read again, the closest passages alone, closer up.
+            yield {"type": "retry", "reason": reason}
+            picked = self._closest(question, shown)
+            messages, _ = self._prompt(question, shown, picked, self.settings.second_look_tokens)
+            second: dict = {}
+            again = yield from self._generate(messages, second)
+            timings["second_look"] = second["generate"]
+            if again and not is_refusal(again):
+                check_again, reason_again = self._verdict(again, shown, question)
+                if not reason_again:
+                    text, check, reason = again, check_again, None
         sentences = check.sentences
-        unsupported = sum(not s.supported for s in sentences)
-        if not sentences or unsupported / len(sentences) > self.settings.max_unsupported:
-            reason = f"{unsupported} of {len(sentences)} sentences are not supported by the passages"
-        else:
-            answered = [(s.text, [shown[n - 1].chunk.text for n in s.citations]) for s in sentences if s.supported]
-            reason = shortfall(question, answered)
         if reason:
             answer = self._refusal(question, hits, reason, timings, started)
             yield {"type": "answer", "answer": replace(answer, sentences=tuple(sentences), draft=text)}
@@ -256,6 +262,44 @@ class Answerer:
         }
 
     # -- steps ------------------------------------------------------------------------------
+    def _generate(self, messages: list[dict], timings: dict) -> Iterator[dict]:
+        """Stream the model's reply as token events; return its text. Fills ``timings``."""
+        pieces: list[str] = []
+        t = time.perf_counter()
+        for piece in self.llm.stream(messages, max_new_tokens=self.settings.max_new_tokens):
+            if not pieces:
+                timings["first_token"] = time.perf_counter() - t
+            pieces.append(piece)
+            yield {"type": "token", "text": piece}
+        timings["generate"] = time.perf_counter() - t
+        text = "".join(pieces).strip()
+        decode = timings["generate"] - timings.get("first_token", 0.0)
+        n_tokens = self.llm.count_tokens(text) if text else 0
+        timings["tokens"] = n_tokens
+        timings["tokens_per_second"] = (n_tokens - 1) / decode if n_tokens > 1 and decode > 0 else 0.0
+        return text
+
+    def _verdict(self, text: str, shown: list[Hit], question: str) -> tuple[_Check, str | None]:
+        """The draft's sentence checks, and why it cannot be the answer (None when it can):
+        too many unsupported sentences, or supported ones that miss what was asked."""
+        check = self._check(text, shown, question)
+        sentences = check.sentences
+        unsupported = sum(not s.supported for s in sentences)
+        if not sentences or unsupported / len(sentences) > self.settings.max_unsupported:
+            return check, f"{unsupported} of {len(sentences)} sentences are not supported by the passages"
+        answered = [(s.text, [shown[n - 1].chunk.text for n in s.citations]) for s in sentences if s.supported]
+        return check, shortfall(question, answered)
+
+    def _closest(self, question: str, shown: list[Hit]) -> list[int]:
+        """Numbers (1-based) of the ``second_look_passages`` passages whose best window answers
+        the question best, each question of a compound question's best one first."""
+        texts = [h.chunk.text for h in shown]
+        per_part = [self.support.score_many(part, texts) for part in parts(question)]
+        picked = [max(range(len(texts)), key=lambda i: scores[i].score) for scores in per_part]
+        overall = sorted(range(len(texts)), key=lambda i: -max(scores[i].score for scores in per_part))
+        picked += [i for i in overall if i not in picked]
+        return [i + 1 for i in list(dict.fromkeys(picked))[: max(self.settings.second_look_passages, len(per_part))]]
+
     def _refusal(self, question, hits, reason, timings, started) -> Answer:
         timings["total"] = time.perf_counter() - started
         return Answer(
@@ -270,14 +314,18 @@ class Answerer:
             timings=timings,
         )
 
-    def _prompt(self, question: str, hits: list[Hit]) -> tuple[list[dict], list[Hit]]:
-        """Messages with as many passages as fit in the context window, in rank order."""
+    def _prompt(
+        self, question: str, hits: list[Hit], picked: list[int] | None = None, excerpt_tokens: int | None = None
+    ) -> tuple[list[dict], list[Hit]]:
+        """Messages with as many passages as fit in the context window, in rank order; or with
+        the ``picked`` ones alone (1-based, in that order, each keeping its number)."""
         budget = self.llm.context_window - self.settings.max_new_tokens
-        texts = self._excerpts(question, hits)
+        texts = self._excerpts(question, hits, excerpt_tokens)
 
         def messages(shown: list[Hit]) -> list[dict]:
+            numbers = picked or range(1, len(shown) + 1)
             passages = "\n\n".join(
-                prompts.PASSAGE.format(number=i, where=_where(h), text=texts[i - 1]) for i, h in enumerate(shown, 1)
+                prompts.PASSAGE.format(number=i, where=_where(hits[i - 1]), text=texts[i - 1]) for i in numbers
             )
             system = prompts.SYSTEM.format(passages=passages)
             return [
@@ -285,6 +333,8 @@ class Answerer:
                 {"role": "user", "content": prompts.USER.format(question=question)},
             ]
 
+        if picked:  # a few passages after a first reading that fitted them all
+            return messages(hits), hits
         if self.llm.chat_tokens(messages([])) > budget:
             raise RagError(
                 f"The question is too long for the model's context window ({self.llm.context_window} tokens). "
@@ -297,10 +347,10 @@ class Answerer:
             shown.append(hit)
         return messages(shown), shown
 
-    def _excerpts(self, question: str, hits: list[Hit]) -> list[str]:
-        """Each passage cut to about ``excerpt_tokens`` tokens around its best match for the
-        question, grown a sentence at a time on both sides; "…" marks a cut."""
-        limit = self.settings.excerpt_tokens
+    def _excerpts(self, question: str, hits: list[Hit], limit: int | None = None) -> list[str]:
+        """Each passage cut to about ``limit`` (default ``excerpt_tokens``) tokens around its best
+        match for the question, grown a sentence at a time on both sides; "…" marks a cut."""
+        limit = limit or self.settings.excerpt_tokens
         if not limit or not hits:
             return [h.chunk.text for h in hits]
         supports = self.support.score_many(question, [h.chunk.text for h in hits])

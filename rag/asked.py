@@ -9,7 +9,8 @@ checks catch that without a model:
 - an answer must add something to the question: a sentence whose content terms and numbers
   are all the question's own only restates it;
 - "combien ..." asks for a quantity: some answering sentence must state a number (digits or
-  a French number word) that the question does not already contain;
+  a French number word) that the question does not already contain; the digits of a name
+  ("GPT-3.5") are no quantity;
 - "combien de X" also names what is counted: the passages cited by the sentences that give a
   number must mention X (stemmed). Generic measures ("combien de temps", "de fois") name
   nothing a passage must repeat and are not checked.
@@ -39,6 +40,7 @@ _NUMBER_WORDS = frozenset(
     dizaine dizaines douzaine douzaines centaine centaines millier milliers moitié tiers quart quarts zéro""".split()
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_NAMES = re.compile(r"\b[^\W\d_][\w]*(?:[-.][\w]+)*", re.UNICODE)  # words, and names with digits in them
 # ", et" + (a preposition) + an interrogative word: where a second question starts.
 _NEXT_QUESTION = re.compile(
     r",?\s+et\s+(?=(?:(?:à|de|d['’]|dans|sur|par|pour|en|avec|selon)\s*)?"
@@ -77,9 +79,10 @@ def parts(question: str) -> list[str]:
 
 
 def quantities(text: str) -> set[str]:
-    """Numbers in digits (normalised by ``rag.support.numbers``) and French number words."""
+    """Numbers in digits (normalised by ``rag.support.numbers``) and French number words; not
+    the digits of a name ("GPT-3.5", "V3", "Llama3": a word that starts with a letter)."""
     words = {w for w in _WORD.findall(text.lower()) if w in _NUMBER_WORDS}
-    return numbers(text) | words
+    return numbers(_NAMES.sub(" ", text)) | words
 
 
 def shortfall(question: str, answered: Sequence[tuple[str, Sequence[str]]]) -> str | None:

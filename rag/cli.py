@@ -238,6 +238,8 @@ def cmd_ask(args) -> int:
         for event in service.ask_stream(args.question, k=args.k, filters=filters):
             if event["type"] == "token" and streaming:
                 print(event["text"], end="", flush=True)
+            elif event["type"] == "retry" and streaming:
+                print(f"\n(draft not confirmed by the passages: {event['reason']}; reading again)\n", flush=True)
             elif event["type"] == "answer":
                 answer = event["answer"]
     if args.json:

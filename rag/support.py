@@ -16,7 +16,8 @@ must hold what the answer adds and what it is about, so a terse answer ("17") is
 by a window naming both the consortium and 17 members, not by any window containing "17". A number the sentence
 adds that the window does not contain scales the score down in proportion: invented figures
 are the commonest hallucination of small models, and they share every other word with the
-passage.
+passage. So does a number the window holds but counting something else: the model's « 1,7
+trillion de couches » is not the passage's « 1,7 trillion de paramètres ».
 
 When an NLI cross-encoder is configured, ``NLISupport`` scores entailment instead.
 Thresholds on these scores are calibrated by ``eval`` and stored, not set here.
@@ -48,16 +49,100 @@ def numbers(text: str) -> set[str]:
     return {re.sub(r"[ \u00a0\u202f]", "", m.group()).replace(",", ".") for m in _NUMBER.finditer(text)}
 
 
+# What a number counts: the first content word after it, past scale words and "de".
+_SCALE = r"(?:%|pour\s*cents?|milliers?|mille|millions?|milliards?|billions?|trillions?|[kMGT]?B\b)"
+_COUNTED = re.compile(
+    r"(?<![\w.,-])"  # not the digits of a name: GPT-4, V3
+    + _NUMBER.pattern
+    + rf"(?:\s*{_SCALE})*+"  # possessive: a scale word is never what is counted
+    + r"(?:\s+(?:de|d'|d’|des))?\s*([^\W\d_]{3,})",
+    re.IGNORECASE,
+)
+
+
+def counted(text: str) -> dict[str, set[str]]:
+    """For each number written in digits, the (analysed) words it counts: "1,7 trillion de
+    paramètres" -> {"1.7": {"paramet"}}. A number followed by no word counts nothing here."""
+    found: dict[str, set[str]] = {}
+    for match in _COUNTED.finditer(text):
+        number = _NUMBER.match(match.group(0)).group()
+        terms = analyze(match.group(1))
+        if terms:
+            found.setdefault(re.sub(r"[ \u00a0\u202f]", "", number).replace(",", "."), set()).update(terms)
+    return found
+
+
+def _same_count(number: str, claimed: dict[str, set[str]], window: dict[str, set[str]]) -> bool:
+    """False when the sentence says the number counts one thing and the window says it counts
+    only others ("1,7 trillion de couches" against "1,7 trillion de paramètres")."""
+    said, there = claimed.get(number), window.get(number)
+    return not said or not there or bool(said & there)
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     from ingest.sentences import split_sentences as split
 
     return split(text)
 
 
+# A table-of-contents entry: a section number, a title, a page number (after spaces, a tab or
+# dot leaders); or any title followed by dot leaders and a page number.
+_TOC_ENTRY = re.compile(
+    r"^[ \t]*(?:(?:\d+(?:\.\d+)*\.?|[IVXLCDM]+\.|[A-Z]\.)[ \t]+(?P<title>\S[^\n]*?)(?:[ \t]*(?:\.[ \t]?){3,}|…+|[ \t]+)"
+    r"|\S[^\n]*?[ \t]*(?:(?:\.[ \t]?){3,}|…{2,})[ \t]*)(?P<page>\d{1,4})[ \t]*$",
+    re.MULTILINE,
+)
+_TOC_RUN = 3
+
+
+def table_of_contents(passage: str) -> list[tuple[int, int]]:
+    """Offsets of the passage's table-of-contents lines: runs of at least three consecutive
+    entries whose page numbers never decrease (a table whose rows end with a number rarely
+    does both; a row with tab-separated numbers inside is not an entry)."""
+    runs: list[list[tuple[int, int, int]]] = [[]]
+    position = 0
+    for line in passage.splitlines(keepends=True):
+        end = position + len(line.rstrip("\r\n"))
+        entry = _TOC_ENTRY.match(passage, position, end) if line.strip() else None
+        if entry and entry.end() == end and not re.search(r"\t\d+\t", entry.group("title") or ""):
+            page = int(entry.group("page"))
+            if runs[-1] and page < runs[-1][-1][2]:
+                runs.append([])
+            runs[-1].append((position, end, page))
+        elif line.strip():
+            runs.append([])
+        position += len(line)
+    return [(a, b) for run in runs if len(run) >= _TOC_RUN for a, b, _ in run]
+
+
+def is_navigation(passage: str) -> bool:
+    """Whether table-of-contents lines make up most of the passage's non-blank characters: such
+    a passage lists where things are said, it says none of them."""
+    toc = table_of_contents(passage)
+    if not toc:
+        return False
+    listed = sum(len("".join(passage[a:b].split())) for a, b in toc)
+    return listed > len("".join(passage.split())) / 2
+
+
 def windows(passage: str) -> list[tuple[int, int]]:
-    """The passage's windows of one sentence, then of two consecutive sentences, as offsets."""
+    """The passage's windows of one sentence, then of two consecutive sentences, as offsets;
+    none made only of table-of-contents lines (a heading listed with its page answers nothing)."""
     spans = split_sentences(passage) or [(0, len(passage))]
-    return spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
+    found = spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
+    toc = table_of_contents(passage)
+    if not toc:
+        return found
+    return [(a, b) for a, b in found if not _inside_lines(passage, a, b, toc)]
+
+
+def _inside_lines(passage: str, start: int, end: int, lines: list[tuple[int, int]]) -> bool:
+    """Whether every non-blank character of passage[start:end] lies on one of ``lines``."""
+    covered = [False] * (end - start)
+    for a, b in lines:
+        for i in range(max(a, start), min(b, end)):
+            covered[i - start] = True
+    return all(covered[i] or passage[start + i].isspace() for i in range(end - start))
 
 
 def strip_markers(text: str) -> str:
@@ -107,6 +192,7 @@ class LexicalSemanticSupport:
         asked = set(analyze_question(question)) if question else set()
         new_terms = terms - asked
         new_numbers = numbers(sentence) - (numbers(question) if question else set())
+        claimed = counted(sentence) if new_numbers else {}
         claim = f"{question} {sentence}" if question and len(terms) < TERSE else sentence
         all_windows = [windows(p) for p in passages]
         texts = [p[a:b] for p, ws in zip(passages, all_windows) for a, b in ws]
@@ -130,7 +216,9 @@ class LexicalSemanticSupport:
                 position += 1
                 score = self.lexical_weight * lex + (1 - self.lexical_weight) * sem
                 if new_numbers:
-                    score *= len(new_numbers & numbers(window)) / len(new_numbers)
+                    window_counts = counted(window)
+                    held = {n for n in new_numbers & numbers(window) if _same_count(n, claimed, window_counts)}
+                    score *= len(held) / len(new_numbers)
                 # Prefer the shorter window on ties: a tighter highlight.
                 if best is None or score > best.score + 1e-9:
                     best = Support(score, (a, b), lex, sem)

@@ -270,6 +270,10 @@ def ask(service, question: str, settings: dict) -> None:
                     progress.update(
                         label="Rédaction de la réponse…" if use_llm else "Choix des phrases et vérification…"
                     )
+                elif event["type"] == "retry":  # the draft failed its check: a second one replaces it
+                    draft = ""
+                    draft_box.empty()
+                    progress.update(label="Brouillon non confirmé par les passages : seconde lecture…")
                 elif event["type"] == "token":
                     draft += event["text"]
                     draft_box.html(render.draft_html(draft))

@@ -65,7 +65,7 @@ def service(tmp_path_factory):
         yield svc
 
 
-SETTINGS = AnswerSettings(k=3, min_evidence=0.5, support_threshold=0.5, quote=False)
+SETTINGS = AnswerSettings(k=3, min_evidence=0.5, support_threshold=0.5, quote=False, second_look=False)
 
 
 def _answerer(service, llm, **settings):
@@ -290,3 +290,54 @@ def test_restating_the_question_is_refused(service):
     llm = Scripted("Le bois chauffe le four du pain au levain [1].")
     answer = _answerer(service, llm).ask(question)
     assert answer.abstained and "restates" in answer.abstain_reason
+
+
+def test_a_table_of_contents_is_neither_shown_nor_cited(tmp_path):
+    root = tmp_path / "docs"
+    root.mkdir()
+    for name, text in DOCS.items():
+        (root / name).write_text(text, encoding="utf-8")
+    (root / "sommaire.txt").write_text(
+        "Sommaire\n1\tLe fournil et ses horaires\t2\n2\tLe pain au levain : combien de temps cuit-il\t4\n"
+        "3\tLe four à bois chauffé au chêne\t6\n4\tLe musée et le marché\t9\n",
+        encoding="utf-8",
+    )
+    ingest([root], tmp_path / "index", HashingEmbedder(256), ChunkingParams(60, 10), progress=False)
+    question = "Combien de temps cuit le pain au levain ?"
+    with RagService.open(tmp_path / "index") as svc:
+        assert "sommaire.txt" in [h.chunk.source for h in svc.retriever.retrieve(question, 3).hits]
+        answer = _answerer(svc, None).ask(question)
+    assert "sommaire.txt" not in [h.chunk.source for h in answer.hits] and len(answer.hits) == 3  # refilled
+    assert not answer.abstained and "quatre heures" in answer.text
+
+
+def test_a_draft_that_fails_its_check_gets_a_second_look(service):
+    question = "Combien coûte l'entrée du musée ?"
+    first = "Le pain au levain cuit quatre heures [1]. Les girafes dansent [2]."
+    llm = Scripted(first, "")
+    answerer = _answerer(service, llm, second_look=True, second_look_passages=1, k=3)
+    hits = service.search(question, k=3)
+    n = _number_of_text(hits, "huit euros")
+    llm.replies[1] = f"L'entrée du musée coûte huit euros [{n}]."
+    events = list(answerer.ask_stream(question))
+    kinds = [e["type"] for e in events]
+    assert kinds.index("retry") < len(kinds) - 1 and "not supported" in events[kinds.index("retry")]["reason"]
+    answer = events[-1]["answer"]
+    assert not answer.abstained and "huit euros" in answer.text and f"[{n}]" in answer.text
+    assert answer.citations[0].hit.chunk.source == "musee.txt" and answer.draft.startswith("L'entrée")
+    second = llm.prompts[1][0]["content"]  # the closest passage alone, under its own number
+    assert f"[{n}] " in second and "huit euros" in second and "quatre heures" not in second
+    assert "second_look" in answer.timings
+
+
+def test_a_second_look_that_fails_too_refuses_with_the_first_reason(service):
+    llm = Scripted("Les girafes dansent le tango [1].", "Les licornes volent [1].")
+    answer = _answerer(service, llm, second_look=True).ask("Combien coûte l'entrée du musée ?")
+    assert answer.abstained and "not supported" in answer.abstain_reason
+    assert answer.draft.startswith("Les girafes") and len(llm.prompts) == 2
+
+
+def test_no_second_look_when_the_model_says_it_is_not_there(service):
+    llm = Scripted("Ce n'est pas dans les documents.")
+    answer = _answerer(service, llm, second_look=True).ask("Combien coûte l'entrée du musée ?")
+    assert answer.abstained and "model" in answer.abstain_reason and len(llm.prompts) == 1

@@ -61,3 +61,11 @@ def test_restating_the_question_is_not_an_answer():
     assert "restates" in shortfall(question, [("Le bois chauffe le four du fournil [1].", [BAKERY])])
     assert shortfall(question, [("Le four du fournil est chauffé au chêne [1].", [BAKERY])]) is None
     assert shortfall(question, []) is None  # nothing answered: other checks decide
+
+
+def test_the_digits_of_a_name_are_no_quantity():
+    assert quantities("basé sur GPT-3.5 (gpt-3.5-turbo), puis V3 et Llama3") == set()
+    assert quantities("BLOOM compte 176B paramètres, Llama 3.2 en a 1 800") == {"176", "3.2", "1800"}
+    question = "Combien coûte l'abonnement mensuel au fournil ?"
+    answer = [("Le fournil vend le pain Levain-2 et la baguette T65 [1].", ["Le fournil vend le pain Levain-2."])]
+    assert shortfall(question, answer) == "the question asks how many and the answer gives no number"

@@ -1,6 +1,6 @@
 """The support check without an NLI model: lexical only here (no embedder), so scores are exact."""
 
-from rag.support import LexicalSemanticSupport, numbers
+from rag.support import LexicalSemanticSupport, counted, is_navigation, numbers, table_of_contents, windows
 
 PASSAGE = (
     "Le fournil ouvre à sept heures. Le consortium des boulangers du canton compte 17 membres. "
@@ -49,3 +49,64 @@ def test_new_terms_weigh_more_than_the_question_terms():
 
 def test_without_a_question_the_sentence_alone_is_checked():
     assert support().score_many("Le fournil ouvre à sept heures.", [PASSAGE])[0].score == 1.0
+
+
+BOOKLET = (
+    "Le guide du fournil\n\nSommaire\n"
+    "1\tLe levain\t2\n"
+    "1.1\tNourrir le levain chaque jour\t3\n"
+    "1.2\tLa pâte : pétrissage et pointage\t5\n"
+    "2\tLa cuisson au feu de bois . . . . . . 9\n"
+    "\n2.1 Le four\nLe four à bois chauffe au chêne pendant deux heures avant la première fournée.\n"
+)
+
+
+def test_table_of_contents_lines_are_found():
+    found = [BOOKLET[a:b] for a, b in table_of_contents(BOOKLET)]
+    assert found == [
+        "1\tLe levain\t2",
+        "1.1\tNourrir le levain chaque jour\t3",
+        "1.2\tLa pâte : pétrissage et pointage\t5",
+        "2\tLa cuisson au feu de bois . . . . . . 9",
+    ]
+
+
+def test_tables_and_prose_are_not_a_table_of_contents():
+    ranking = "1\tSeigle\t540\n2\tÉpeautre\t175\n3\tFroment\t70\n"  # the last column falls
+    scores = "1\tMarie\tPain de mie\t39\tJean\t4\n2\tLéa\tBrioche\t41\tPaul\t5\n3\tNoé\tFougasse\t44\tAnne\t6\n"
+    two = "1\tLe levain\t2\n1.1\tNourrir le levain\t3\nLe levain se nourrit de farine et d'eau.\n"
+    prose = "Le fournil ouvre en 1998.\nIl emploie 12 boulangers et cuit 300 pains par jour, soit 2100 par semaine 7\n"
+    assert [table_of_contents(t) for t in (ranking, scores, two, prose)] == [[], [], [], []]
+
+
+def test_windows_leave_out_the_table_of_contents():
+    texts = [BOOKLET[a:b] for a, b in windows(BOOKLET)]
+    assert not any("Nourrir" in t or "pétrissage" in t for t in texts)
+    assert any("Le four à bois chauffe" in t for t in texts)
+    assert windows("Le pain cuit. Il refroidit.") == [(0, 13), (14, 27), (0, 27)]
+
+
+def test_a_passage_mostly_of_contents_is_navigation():
+    assert is_navigation(BOOKLET.split("\n\n2.1")[0])
+    assert not is_navigation(BOOKLET.replace("Le four à bois", "Le four à bois " * 30))
+    assert not is_navigation("Le pain cuit. Il refroidit.")
+
+
+def test_what_a_number_counts():
+    assert counted("GPT-4 compte 1,7 trillion de paramètres et 96 couches.") == {"1.7": {"parametr"}, "96": {"couch"}}
+    assert counted("Il a fallu 1 800 GPU, soit 43 % du parc, en 2017.") == {"1800": {"gpu"}}
+    assert counted("GPT-4 : 1,7 trillion. PaLM : 540 milliards 5 millions de livres") == {"5": {"livr"}}
+
+
+def test_a_number_moved_onto_another_thing_is_not_supported():
+    passage = "Le fournil compte 17 boulangers. Le four cuit 300 pains par jour."
+    question = "Combien de fours compte le fournil ?"
+    moved = support().score_many("Le fournil compte 17 fours.", [passage], question)[0]
+    kept = support().score_many("Le fournil compte 17 boulangers.", [passage], question)[0]
+    assert moved.score == 0.0 and kept.score > 0.5
+
+
+def test_a_terse_figure_keeps_the_support_of_the_window_that_counts_it():
+    passage = "Dans sa dernière version, le modèle compte 1,7 trillion de paramètres."
+    question = "Combien de paramètres compte le modèle ?"
+    assert support().score_many("Il en compte 1,7 trillion.", [passage], question)[0].score > 0.5
