@@ -182,12 +182,13 @@ def run(args) -> dict:
         messages = prompt_of(llm, args.prompt_tokens, synthetic=tokenizer_source.startswith("synthetic"))
         llm.generate(messages[:1], max_new_tokens=8, min_new_tokens=8)  # warm-up: kernels, allocator, threads
         sync()
+        if device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()  # the peak reported is the last mode's measured runs
         measured[mode] = {
             "setup_s": round(llm.load_seconds, 2),
             "compiled": llm.compiled,
             **measure(llm, messages, args),
         }
-        sync()
     runs = measured["compiled" if "compiled" in modes else "eager"]["runs"]
     report = {
         "benchmark": "llm-stream",

@@ -222,8 +222,7 @@ class Answerer:
         if reason and self.llm is not None and self.settings.second_look:
             # The draft failed its check: read again, the closest passages alone, closer up.
             yield {"type": "retry", "reason": reason}
-            picked = self._closest(question, shown)
-            messages, _ = self._prompt(question, shown, picked, self.settings.second_look_tokens)
+            messages = self._second_prompt(question, shown)
             second: dict = {}
             again = yield from self._generate(messages, second)
             timings["second_look"] = second["generate"]
@@ -290,6 +289,13 @@ class Answerer:
         answered = [(s.text, [shown[n - 1].chunk.text for n in s.citations]) for s in sentences if s.supported]
         return check, shortfall(question, answered)
 
+    def _second_prompt(self, question: str, shown: list[Hit]) -> list[dict]:
+        """Messages with the closest passages alone (``_closest``), each keeping its number and
+        cut to ``second_look_tokens``. They fitted the first time, whole excerpts and all."""
+        picked = self._closest(question, shown)
+        texts = self._excerpts(question, [shown[n - 1] for n in picked], self.settings.second_look_tokens)
+        return _messages(question, [(n, shown[n - 1], text) for n, text in zip(picked, texts)])
+
     def _closest(self, question: str, shown: list[Hit]) -> list[int]:
         """Numbers (1-based) of the ``second_look_passages`` passages whose best window answers
         the question best, each question of a compound question's best one first."""
@@ -314,27 +320,14 @@ class Answerer:
             timings=timings,
         )
 
-    def _prompt(
-        self, question: str, hits: list[Hit], picked: list[int] | None = None, excerpt_tokens: int | None = None
-    ) -> tuple[list[dict], list[Hit]]:
-        """Messages with as many passages as fit in the context window, in rank order; or with
-        the ``picked`` ones alone (1-based, in that order, each keeping its number)."""
+    def _prompt(self, question: str, hits: list[Hit]) -> tuple[list[dict], list[Hit]]:
+        """Messages with as many passages as fit in the context window, in rank order."""
         budget = self.llm.context_window - self.settings.max_new_tokens
-        texts = self._excerpts(question, hits, excerpt_tokens)
+        texts = self._excerpts(question, hits)
 
         def messages(shown: list[Hit]) -> list[dict]:
-            numbers = picked or range(1, len(shown) + 1)
-            passages = "\n\n".join(
-                prompts.PASSAGE.format(number=i, where=_where(hits[i - 1]), text=texts[i - 1]) for i in numbers
-            )
-            system = prompts.SYSTEM.format(passages=passages)
-            return [
-                {"role": "system", "content": system},
-                {"role": "user", "content": prompts.USER.format(question=question)},
-            ]
+            return _messages(question, [(i, h, texts[i - 1]) for i, h in enumerate(shown, 1)])
 
-        if picked:  # a few passages after a first reading that fitted them all
-            return messages(hits), hits
         if self.llm.chat_tokens(messages([])) > budget:
             raise RagError(
                 f"The question is too long for the model's context window ({self.llm.context_window} tokens). "
@@ -497,6 +490,15 @@ class Answerer:
                 if supports[i].score >= 0.8 * top and not any(i == j and _overlap(span, s) for j, s in chosen):
                     chosen.append((i, span))
         return " ".join(with_markers(" ".join(texts[i][a:b].split()), (i + 1,)) for i, (a, b) in chosen)
+
+
+def _messages(question: str, numbered: list[tuple[int, Hit, str]]) -> list[dict]:
+    """The system message with each (number, hit, text) as a numbered passage, then the question."""
+    passages = "\n\n".join(prompts.PASSAGE.format(number=n, where=_where(h), text=text) for n, h, text in numbered)
+    return [
+        {"role": "system", "content": prompts.SYSTEM.format(passages=passages)},
+        {"role": "user", "content": prompts.USER.format(question=question)},
+    ]
 
 
 def _words(text: str) -> str:

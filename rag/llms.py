@@ -259,10 +259,14 @@ class TransformersLLM(_Generate):
         try:
             self.generate(_SELF_CHECK_PROMPT, max_new_tokens=4, min_new_tokens=4)
         except ModelError as exc:
-            self._generation.cache_implementation = None
-            print(f"LLM {self.model_id}: compiled decoding failed ({exc}); decoding eagerly.", file=sys.stderr)
+            self._decode_eagerly(exc)
             return
         self.compiled = True
+
+    def _decode_eagerly(self, failure: BaseException) -> None:
+        print(f"LLM {self.model_id}: compiled decoding failed ({failure}); decoding eagerly.", file=sys.stderr)
+        self._generation.cache_implementation = None
+        self.compiled = False
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -344,9 +348,7 @@ class TransformersLLM(_Generate):
         if failure and isinstance(failure[0], Exception) and self.compiled and not yielded:
             # A compiled decode that breaks later (a shape it could not capture, say) costs the
             # speed-up, not the answer: say so and decode eagerly from now on.
-            print(f"LLM {self.model_id}: compiled decoding failed ({failure[0]}); decoding eagerly.", file=sys.stderr)
-            self._generation.cache_implementation = None
-            self.compiled = False
+            self._decode_eagerly(failure[0])
             yield from self._stream(prompt, max_new_tokens, min_new_tokens)
             return
         if failure:

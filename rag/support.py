@@ -46,7 +46,11 @@ TERSE = 4
 
 def numbers(text: str) -> set[str]:
     """The numbers written in digits, normalised: "1 800" -> "1800", "1,7" -> "1.7"."""
-    return {re.sub(r"[ \u00a0\u202f]", "", m.group()).replace(",", ".") for m in _NUMBER.finditer(text)}
+    return {_normalised(m.group()) for m in _NUMBER.finditer(text)}
+
+
+def _normalised(number: str) -> str:
+    return re.sub(r"[ \u00a0\u202f]", "", number).replace(",", ".")
 
 
 # What a number counts: the first content word after it, past scale words and "de".
@@ -65,10 +69,9 @@ def counted(text: str) -> dict[str, set[str]]:
     paramètres" -> {"1.7": {"paramet"}}. A number followed by no word counts nothing here."""
     found: dict[str, set[str]] = {}
     for match in _COUNTED.finditer(text):
-        number = _NUMBER.match(match.group(0)).group()
         terms = analyze(match.group(1))
         if terms:
-            found.setdefault(re.sub(r"[ \u00a0\u202f]", "", number).replace(",", "."), set()).update(terms)
+            found.setdefault(_normalised(_NUMBER.match(match.group(0)).group()), set()).update(terms)
     return found
 
 
