@@ -73,6 +73,12 @@ class _Generate:
         return "".join(self.stream(messages, **kw))
 
 
+def can_score(llm) -> bool:
+    """Whether ``llm`` can say how likely a reply is (``reply_logprobs``): local transformers
+    models can; a chat-completions server gives no log-probabilities of a given reply."""
+    return callable(getattr(llm, "reply_logprobs", None))
+
+
 def until_stop(pieces: Iterator[str], stop: Iterable[str] | None) -> Iterator[str]:
     """``pieces`` up to (excluding) the first stop string, which may span pieces.
 
@@ -124,10 +130,19 @@ class ScriptedLLM(_Generate):
 
     model_id = "scripted"
 
-    def __init__(self, replies: list[str] | Callable[[list[dict]], str], context_window: int = 4096):
+    def __init__(
+        self,
+        replies: list[str] | Callable[[list[dict]], str],
+        context_window: int = 4096,
+        scorer: Callable[[list[dict], str], float] | None = None,
+    ):
+        """``scorer(messages, reply)``: the mean log-probability ``reply_logprobs`` reports; without
+        it the scripted model cannot score (``can_score`` is False)."""
         self.replies = replies if callable(replies) else list(replies)
         self.context_window = context_window
         self.calls: list[list[dict]] = []
+        if scorer is not None:
+            self.reply_logprobs = lambda prompts, reply: [scorer(m, reply) for m in prompts]
 
     @property
     def prompts(self) -> list[list[dict]]:
@@ -353,6 +368,45 @@ class TransformersLLM(_Generate):
             return
         if failure:
             raise ModelError(f"Generation failed with {self.model_id!r}: {failure[0]}") from failure[0]
+
+    def reply_logprobs(self, prompts: list[list[dict]], reply: str, batch_tokens: int = 2048) -> list[float]:
+        """For each prompt (a message list), the mean log-probability per token of ``reply`` as the
+        model's answer to it: one forward pass per batch, no generation.
+
+        Prompts are padded on the left, so that the reply's tokens sit at the same positions in
+        every row and only their logits are computed (a full vocabulary row per prompt token
+        would cost gigabytes). A prompt plus reply longer than the context window is an error."""
+        torch = self._torch
+        answer = self._tokenizer(reply, add_special_tokens=False)["input_ids"]
+        if not prompts or not answer:
+            return [0.0] * len(prompts)
+        rows = [self._prompt_ids(messages) + answer for messages in prompts]
+        longest = max(map(len, rows))
+        if longest > self.context_window:
+            raise ModelError(
+                f"A prompt to score has {longest} tokens, over the model's context window ({self.context_window})."
+            )
+        pad = self._generation.pad_token_id
+        per_batch = max(1, batch_tokens // longest)
+        target = torch.tensor(answer, device=self._model.device)
+        scores: list[float] = []
+        with self._lock, torch.inference_mode():
+            for i in range(0, len(rows), per_batch):
+                batch = rows[i : i + per_batch]
+                width = max(map(len, batch))
+                ids = torch.tensor([[pad] * (width - len(r)) + r for r in batch], device=self._model.device)
+                mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in batch], device=self._model.device)
+                positions = (mask.cumsum(-1) - 1).clamp(min=0)
+                keep = len(answer) + 1  # the logits that predict each reply token, and one past it
+                try:
+                    out = self._model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep)
+                except TypeError:  # an architecture without logits_to_keep computes them all
+                    out = self._model(input_ids=ids, attention_mask=mask, position_ids=positions)
+                logits = out.logits[:, -keep:-1].float()
+                chosen = logits.gather(-1, target.expand(len(batch), -1)[..., None]).squeeze(-1)
+                logprobs = chosen - torch.logsumexp(logits, dim=-1)
+                scores += [float(v) for v in logprobs.mean(dim=-1)]
+        return scores
 
     def self_check(self, new_tokens: int = 16) -> dict:
         """Generate ``new_tokens`` tokens (end-of-turn suppressed) and report speed and placement."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError, MissingDependencyError, ModelError
-from rag.llms import LLM, OpenAICompatLLM, ScriptedLLM, TransformersLLM, load_llm, until_stop
+from rag.llms import LLM, OpenAICompatLLM, ScriptedLLM, TransformersLLM, can_score, load_llm, until_stop
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -103,6 +103,11 @@ class TestScripted(LLMContract):
         assert llm.calls == [MESSAGES, MESSAGES[1:]] and llm.prompts is llm.calls
         with pytest.raises(ModelError, match="no reply left"):
             llm.generate(MESSAGES)
+
+    def test_scores_only_with_a_scorer(self):
+        assert not can_score(ScriptedLLM([REPLY]))
+        llm = ScriptedLLM([REPLY], scorer=lambda messages, reply: -float(len(messages)))
+        assert can_score(llm) and llm.reply_logprobs([MESSAGES, MESSAGES[:1]], "Oui.") == [-2.0, -1.0]
 
     def test_max_new_tokens_counts_words(self):
         assert ScriptedLLM([REPLY]).generate(MESSAGES, max_new_tokens=4) == "Le Fournil des Coteaux"
@@ -229,6 +234,9 @@ class TestOpenAICompat(LLMContract):
     @pytest.fixture
     def llm(self, server):
         return OpenAICompatLLM(server.url + "/v1", model="fake-qwen", timeout=5)
+
+    def test_cannot_score_a_reply(self, llm):
+        assert not can_score(llm)  # chat completions give no log-probabilities of a given reply
 
     def test_sends_an_openai_streaming_request(self, server):
         llm = OpenAICompatLLM(server.url, api_key="sk-test", timeout=5)  # bare URL -> /v1, model listed
@@ -373,6 +381,27 @@ class TestTransformers(LLMContract):
         assert llm.count_tokens(text) == len(reference(text, add_special_tokens=False)["input_ids"]) > 1
         rendered = reference.apply_chat_template(MESSAGES, add_generation_prompt=True, tokenize=False)
         assert llm.chat_tokens(MESSAGES) == len(reference(rendered, add_special_tokens=False)["input_ids"])
+
+    def test_scores_a_reply_alone_as_in_a_padded_batch_and_as_a_plain_forward_pass(self, llm):
+        import torch
+
+        longer = [{"role": "user", "content": " ".join(SENTENCES)}]
+        reply = "Le fournil ouvre à sept heures."
+        alone = llm.reply_logprobs([MESSAGES], reply)
+        batch = llm.reply_logprobs([longer, MESSAGES], reply)  # MESSAGES is padded on the left here
+        prompt = llm._prompt_ids(MESSAGES)
+        answer = llm._tokenizer(reply, add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            logits = llm._model(input_ids=torch.tensor([prompt + answer])).logits[0].float()
+        logprobs = torch.log_softmax(logits[len(prompt) - 1 : -1], dim=-1)
+        expected = float(logprobs.gather(1, torch.tensor(answer)[:, None]).mean())
+        assert alone[0] == pytest.approx(expected, abs=0.02) and batch[1] == pytest.approx(expected, abs=0.02)
+        assert batch[0] != pytest.approx(batch[1], abs=1e-6) and all(v < 0 for v in batch)
+        assert llm.reply_logprobs([], reply) == [] and can_score(llm)
+
+    def test_scoring_past_the_context_window_is_refused(self, llm):
+        with pytest.raises(ModelError, match="context window"):
+            llm.reply_logprobs([[{"role": "user", "content": "pain " * 600}]], "Le pain.")
 
     def test_a_prompt_longer_than_the_window_is_refused(self, llm):
         long = [{"role": "user", "content": "pain " * 600}]
