@@ -118,25 +118,51 @@ def table_of_contents(passage: str) -> list[tuple[int, int]]:
     return [(a, b) for run in runs if len(run) >= _TOC_RUN for a, b, _ in run]
 
 
+# A numbered entry of a reference list: "- 30) Author. *Title*. <https://...>", "[12] ... 2020,
+# http://...", "13. Cemantix : <https://...>": a list marker and a number, then a line holding
+# a link and few words besides (a numbered footnote that explains something is longer).
+_REFERENCE_ENTRY = re.compile(r"^[ \t]*(?:[-*•][ \t]*)?(?:\d{1,4}[).]|\[\d{1,4}\])[ \t]+[^\n]*$", re.MULTILINE)
+_LINK = re.compile(r"<?(?:https?://|www\.)[^\s>]+>?")
+_REFERENCE_WORDS = 30
+
+
+def references(passage: str) -> list[tuple[int, int]]:
+    """Offsets of the passage's reference-list entries (numbered lines with a link and at most
+    ``_REFERENCE_WORDS`` other words): a bibliography says where something was read, not what
+    it says."""
+    found = []
+    for match in _REFERENCE_ENTRY.finditer(passage):
+        line = match.group()
+        if _LINK.search(line) and len(_LINK.sub(" ", line).split()) <= _REFERENCE_WORDS:
+            found.append(match.span())
+    return found
+
+
+def _listing(passage: str) -> list[tuple[int, int]]:
+    """Table-of-contents lines and reference-list entries, in passage order."""
+    return sorted(table_of_contents(passage) + references(passage))
+
+
 def is_navigation(passage: str) -> bool:
-    """Whether table-of-contents lines make up most of the passage's non-blank characters: such
-    a passage lists where things are said, it says none of them."""
-    toc = table_of_contents(passage)
-    if not toc:
+    """Whether table-of-contents lines and reference entries make up most of the passage's
+    non-blank characters: such a passage lists where things are said, it says none of them."""
+    lines = _listing(passage)
+    if not lines:
         return False
-    listed = sum(len("".join(passage[a:b].split())) for a, b in toc)
+    listed = sum(len("".join(passage[a:b].split())) for a, b in lines)
     return listed > len("".join(passage.split())) / 2
 
 
 def windows(passage: str) -> list[tuple[int, int]]:
     """The passage's windows of one sentence, then of two consecutive sentences, as offsets;
-    none made only of table-of-contents lines (a heading listed with its page answers nothing)."""
+    none made only of table-of-contents lines or reference entries (a heading listed with its
+    page, a title listed with its link, answers nothing)."""
     spans = split_sentences(passage) or [(0, len(passage))]
     found = spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
-    toc = table_of_contents(passage)
-    if not toc:
+    lines = _listing(passage)
+    if not lines:
         return found
-    return [(a, b) for a, b in found if not _inside_lines(passage, a, b, toc)]
+    return [(a, b) for a, b in found if not _inside_lines(passage, a, b, lines)]
 
 
 def _inside_lines(passage: str, start: int, end: int, lines: list[tuple[int, int]]) -> bool:

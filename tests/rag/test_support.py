@@ -1,6 +1,14 @@
 """The support check without an NLI model: lexical only here (no embedder), so scores are exact."""
 
-from rag.support import LexicalSemanticSupport, counted, is_navigation, numbers, table_of_contents, windows
+from rag.support import (
+    LexicalSemanticSupport,
+    counted,
+    is_navigation,
+    numbers,
+    references,
+    table_of_contents,
+    windows,
+)
 
 PASSAGE = (
     "Le fournil ouvre à sept heures. Le consortium des boulangers du canton compte 17 membres. "
@@ -90,6 +98,39 @@ def test_a_passage_mostly_of_contents_is_navigation():
     assert is_navigation(BOOKLET.split("\n\n2.1")[0])
     assert not is_navigation(BOOKLET.replace("Le four à bois", "Le four à bois " * 30))
     assert not is_navigation("Le pain cuit. Il refroidit.")
+
+
+SOURCES = (
+    "Le levain se nourrit de farine et d'eau tiède.\n"
+    "- 12) Dupont, Marie. *Le pain au levain*. 2019, <https://exemple.fr/levain>.\n"
+    "[13] Les fours à bois, https://exemple.fr/fours. Consulté le 3 mai 2024.\n"
+    "14. <https://exemple.fr/farines>\n"
+    "3. Le levain, dont la note 12 donne la recette complète, se garde une semaine au frais "
+    "dans un bocal fermé, à condition de le nourrir au moins une fois tous les deux jours avec de la "
+    "farine de seigle, voir https://exemple.fr/garde.\n"
+    "4. **Pétrissage :** dix minutes à la main.\n"
+)
+
+
+def test_reference_entries_are_numbered_lines_with_a_link_and_few_words():
+    found = [SOURCES[a:b] for a, b in references(SOURCES)]
+    assert found == [
+        "- 12) Dupont, Marie. *Le pain au levain*. 2019, <https://exemple.fr/levain>.",
+        "[13] Les fours à bois, https://exemple.fr/fours. Consulté le 3 mai 2024.",
+        "14. <https://exemple.fr/farines>",
+    ]  # the long footnote explains something; the list item has no link
+
+
+def test_windows_leave_out_reference_entries_and_a_bibliography_is_navigation():
+    texts = [SOURCES[a:b] for a, b in windows(SOURCES)]
+    listed = {SOURCES[a:b] for a, b in references(SOURCES)}
+    assert not any(t.strip() in listed for t in texts)  # never a window made of reference entries alone
+    assert any("Dupont" in t and "Le levain se nourrit" in t for t in texts)  # one beside prose is kept
+    assert any(t.startswith("Le levain se nourrit") for t in texts) and any("Pétrissage" in t for t in texts)
+    bibliography = "Références\n" + "".join(
+        f"- {n}) Auteur {n}. *Titre {n}*. <https://exemple.fr/{n}>\n" for n in range(5)
+    )
+    assert is_navigation(bibliography) and not is_navigation(SOURCES)
 
 
 def test_what_a_number_counts():
