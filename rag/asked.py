@@ -8,7 +8,8 @@ checks catch that without a model:
 
 - an answer must add something to the question: a sentence whose content terms and numbers
   are all the question's own only restates it;
-- "combien ..." asks for a quantity: some answering sentence must state a number (digits or
+- "combien ..." asks for a quantity, and so does « quel score / quelle taille / quel volume
+  ... » (a measure noun after "quel"): some answering sentence must state a number (digits or
   a French number word) that the question does not already contain; the digits of a name
   ("GPT-3.5") are no quantity;
 - "combien de X" also names what is counted: the passages cited by the sentences that give a
@@ -31,6 +32,14 @@ from rag.analysis import analyze, analyze_question
 from rag.support import numbers, strip_markers
 
 _HOW_MANY = re.compile(r"\bcombien\b", re.IGNORECASE)
+# "Quel score ...", "Quelle est la taille ...", "quel volume de données": a measure is asked for,
+# as with "combien", but nothing is counted by name.
+_MEASURE = re.compile(
+    r"\bquel(?:le)?s?\s+(?:(?:est|sont|était|étaient|serait|fut)\s+(?:le|la|les|l['’])\s*)?"
+    r"(?:score|taille|nombre|prix|coût|montant|quantité|volume|pourcentage|proportion|part|durée|âge|poids|"
+    r"probabilité|gain|fréquence|budget|chiffre|valeur|vitesse|débit|superficie|longueur|hauteur|distance)s?\b",
+    re.IGNORECASE,
+)
 _COUNTED = re.compile(r"\bcombien\s+(?:de\s+|d['’]\s*)([^\W\d_][\w-]*)", re.IGNORECASE)
 _UNCHECKED_UNITS = frozenset({"temps", "fois", "plus", "moins"})
 # Number words; "un"/"une" are left out: they are articles far more often than quantities.
@@ -61,6 +70,8 @@ class Asked:
 
 
 def asked(question: str) -> Asked:
+    if _MEASURE.search(question) and not _HOW_MANY.search(question):
+        return Asked(quantity=True)
     if not _HOW_MANY.search(question):
         return Asked()
     match = _COUNTED.search(question)

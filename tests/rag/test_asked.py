@@ -16,6 +16,21 @@ def test_combien_asks_for_a_quantity_and_names_what_is_counted():
     assert not asked("Quel bois chauffe le four ?").quantity
 
 
+def test_a_measure_noun_after_quel_asks_for_a_quantity():
+    for question in (
+        "Quel score obtient le pain au concours ?",
+        "Quelle est la taille du four ?",
+        "Quel volume de farine livre le meunier ?",
+        "Quels chiffres donne le rapport ?",
+    ):
+        want = asked(question)
+        assert want.quantity and want.counted is None, question
+    assert not asked("Quel bois chauffe le four ?").quantity
+    assert not asked("Quelle partie du four chauffe le plus ?").quantity  # "partie" is not "part"
+    assert shortfall("Quelle est la taille du four ?", [("Le four est grand.", [BAKERY])]) is not None
+    assert shortfall("Quelle est la taille du four ?", [("Le four mesure trois mètres.", [BAKERY])]) is None
+
+
 def test_a_compound_question_splits_into_the_questions_it_asks():
     assert parts("Quel bois chauffe le four, et combien de salles compte le musée ?") == [
         "Quel bois chauffe le four ?",
