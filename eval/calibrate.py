@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from eval.dataset import Question, load_questions
-from eval.inputs import add_input_arguments
+from eval.inputs import command_parser
 from eval.metrics import CONTRIBUTION_THRESHOLD, COVERAGE_THRESHOLD, coverage, percentile
 from rag.errors import RagError
 
@@ -260,10 +260,7 @@ def calibrate(service, questions: Sequence[Question], k: int = 5) -> dict:
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     from rag.answer import CALIBRATION_FILE
 
-    parser = argparse.ArgumentParser(
-        prog="python -m eval.calibrate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_input_arguments(parser)
+    parser = command_parser("python -m eval.calibrate", __doc__, out=False)
     parser.add_argument("--k", type=int, default=5, help="passages the answerer retrieves (AnswerSettings.k)")
     parser.add_argument("--write", action="store_true", help="store the thresholds in --file")
     parser.add_argument("--file", type=Path, default=CALIBRATION_FILE, help="calibration file to write")

@@ -12,6 +12,16 @@ import sys
 from pathlib import Path
 
 
+def command_parser(prog: str, doc: str | None, *, out: bool = True) -> argparse.ArgumentParser:
+    """The parser of an evaluation command: its module docstring as help, the input options
+    and (with ``out``) the required --out folder."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_input_arguments(parser)
+    if out:
+        parser.add_argument("--out", type=Path, required=True, help="output folder (outside the repository)")
+    return parser
+
+
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """--questions, --corpus, --index, --no-ingest and --rebuild."""
     parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
@@ -19,6 +29,21 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", type=Path, required=True, help="index directory (built or updated here)")
     parser.add_argument("--no-ingest", action="store_true", help="use --index as it is, do not update it")
     parser.add_argument("--rebuild", action="store_true", help="re-create --index from scratch (after a format change)")
+
+
+def run_command(run, args: argparse.Namespace, render, written: list[str], **objects) -> int:
+    """Run ``run(args, **objects)`` and print ``render(result)`` and the files ``written`` under
+    --out; a RagError is printed as one line instead and its exit code returned."""
+    from rag.errors import RagError
+
+    try:
+        result = run(args, **objects)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print("\n".join(render(result)))
+    print(f"\nwritten: {', '.join(str(args.out / name) for name in written)}")
+    return 0
 
 
 def update_index(args: argparse.Namespace, embedder, progress: bool) -> None:

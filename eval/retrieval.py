@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eval.dataset import Question, load_questions
-from eval.inputs import add_input_arguments, update_index
+from eval.inputs import command_parser, update_index
 from eval.metrics import KS, MAX_K, REPORTED_KS, latency_summary, question_metrics, summarise
 from rag.errors import RagError
 
@@ -287,11 +287,7 @@ def write_outputs(out_dir: Path | str, rows: Sequence[dict], summary: dict, syst
 
 # -- command line -----------------------------------------------------------------------
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m eval.retrieval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_input_arguments(parser)
-    parser.add_argument("--out", type=Path, required=True, help="output folder (outside the repository)")
+    parser = command_parser("python -m eval.retrieval", __doc__)
     parser.add_argument("--k", type=int, default=10, help="hits retrieved per question (metrics use the top 10)")
     parser.add_argument("--no-baselines", action="store_true", help="skip the LangChain baselines")
     parser.add_argument("--limit", type=int, help="only the first N questions")
