@@ -24,6 +24,8 @@ Over a system's rows (``summarise_answers``):
   system that does not cite;
 - correct refusals = abstentions on unanswerable questions, false refusals = abstentions on
   answerable ones (count and rate), answered unanswerable = the rest of the unanswerable;
+  located answers = answers made of the passages' own words because the model's drafts were
+  rejected (rows with ``draft_rejected``);
 - unsupported-sentence rate = unsupported / checked sentences of the answers not abstained;
 - latency percentiles of the per-question timings (seconds in, seconds out).
 
@@ -145,6 +147,7 @@ def summarise_answers(rows: Iterable[Mapping]) -> dict:
         "false_refusals": false_refusals,
         "false_refusal_rate": false_refusals / len(answerable) if answerable else None,
         "refusal_kinds": dict(Counter(r.get("refusal_kind") or "other" for r in rows if r["abstained"])),
+        "located_answers": sum(bool(r.get("draft_rejected")) for r in rows if not r["abstained"]),
         "sentences_checked": len(checked) if checks_system else None,
         "unsupported_sentence_rate": (sum(not s["supported"] for s in checked) / len(checked) if checked else None)
         if checks_system

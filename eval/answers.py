@@ -42,7 +42,7 @@ from pathlib import Path
 
 from eval.answer_metrics import citation_scores, keyword_scores, summarise_answers
 from eval.dataset import Question, load_questions
-from eval.inputs import add_input_arguments, update_index
+from eval.inputs import command_parser, run_command, update_index
 from rag.errors import RagError
 from rag.llms import ScriptedLLM
 
@@ -129,6 +129,8 @@ def refusal_kind(reason: str | None) -> str:
         return "weak evidence (before generation)"
     if "not supported" in reason:
         return "unsupported sentences"
+    if "answer best" in reason:
+        return "answered elsewhere"
     if "model" in reason:
         return "model refused"
     if "question" in reason:
@@ -199,6 +201,7 @@ def stuff_row(question: Question, result: dict, support, threshold: float, model
         "abstained": abstained,
         "abstain_reason": "the model said it does not know" if abstained else None,
         "refusal_kind": "model refused" if abstained else None,
+        "draft_rejected": None,
         "model": model,
         "citations": None,
         "invalid_markers": [],
@@ -288,6 +291,8 @@ def render_report(rows: Sequence[dict], summary: dict) -> str:
     for name, s in summary["systems"].items():
         kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(s["refusal_kinds"].items())) or "none"
         lines.append(f"- {name}: {kinds}")
+        if s.get("located_answers"):
+            lines.append(f"  - answered with the located passage words, the drafts rejected: {s['located_answers']}")
     lines += ["", "## Misses", ""]
     for name in summary["systems"]:
         mine = [r for r in rows if r["system"] == name]
@@ -422,11 +427,7 @@ def _run(args, questions: Sequence[Question], service) -> dict:
 
 # -- command line ---------------------------------------------------------------------------
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m eval.answers", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_input_arguments(parser)
-    parser.add_argument("--out", type=Path, required=True, help="output folder (outside the repository)")
+    parser = command_parser("python -m eval.answers", __doc__)
     parser.add_argument("--llm", default="default", help="default, none, a model id/dir or an http(s) URL")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}")
     parser.add_argument("--limit", type=int, help="only the first N questions")
@@ -448,14 +449,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, *, embedder=None, llm=None) -> int:
     """The command; ``embedder`` and ``llm`` objects replace the defaults (tests, notebooks)."""
     args = _parse_args(argv)
-    try:
-        summary = run(args, embedder=embedder, llm=llm)
-    except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print("\n".join(comparison_table(summary)))
-    print(f"\nwritten: {args.out / 'answers.jsonl'}, {args.out / 'summary.json'}, {args.out / 'report.md'}")
-    return 0
+    written = ["answers.jsonl", "summary.json", "report.md"]
+    return run_command(run, args, comparison_table, written, embedder=embedder, llm=llm)
 
 
 if __name__ == "__main__":

@@ -21,15 +21,21 @@ The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
    of the question, no number for "combien", a count of something the cited passages never
    mention). Before refusing a draft that failed the check (not one where the model said
    the answer is not there), take a second look (``second_look``): the model answers again
-   from the ``second_look_passages`` passages whose best window answers the question best,
-   each cut closer around it; that draft is checked the same way and answers if it passes;
+   from the ``second_look_passages`` passages whose best window answers the question best
+   (``rag.locate``), each cut closer around it; that draft is checked the same way and
+   answers if it passes. If it fails too, the answer is the located window itself, verbatim
+   and cited (``located_answer``; ``mode`` "extractive", ``draft_rejected`` says why the
+   drafts were not used), provided it gives what the question asks (``rag.asked``); else
+   the refusal stands;
 6. end the answer with a verbatim excerpt, « Extrait : « ... » [n] »: the one or two passage
    sentences that best answer the question (one excerpt per question of a compound
-   question), found with the model's answer as a guide. A small model paraphrases loosely
-   and drops the exact name or figure; the excerpt gives the reader the passage's own words (on dev, the window chosen with the question and the draft
-   held the expected facts for 29 of 51 answerable questions, with the question alone 18).
+   question), located (``rag.locate``: support, the LLM's question likelihood) with the
+   model's answer as a third guide. A small model paraphrases loosely and drops the exact
+   name or figure; the excerpt gives the reader the passage's own words.
    The model's sentences that cite none of the excerpts' passages are left out (``focus``):
    that passage was passed over as an answer to the question, and is usually a tangent.
+   When that leaves none of the model's sentences, the model and the excerpts disagree on
+   where the answer is: the answer is then the located one (step 5), judged alone.
 
 With no LLM (``llm=None``) the answer is extractive: the best-supported sentences of the
 passages, cited the same way. This module does not retrieve (``rag.retriever``) or load
@@ -49,15 +55,17 @@ from rag import prompts
 from rag.analysis import analyze, analyze_question
 from rag.asked import parts, shortfall
 from rag.errors import RagError
+from rag.locate import Locator
 from rag.retriever import Filters, Retriever
-from rag.support import LexicalSemanticSupport, Support, is_navigation, split_sentences, strip_markers, windows
+from rag.support import LexicalSemanticSupport, Support, is_navigation, split_sentences, strip_markers
 from rag.types import Answer, Citation, Hit, SentenceCheck
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _NAVIGATION_SLACK = 3  # passages retrieved beyond k, to replace tables of contents
-_ENDS_WITH_HEADING = re.compile(r"\n\s{0,3}#{1,6}\s[^\n]*\s*$")
+_ENDS_WITH_HEADING = re.compile(r"(?:^|\n)\s{0,3}#{1,6}\s[^\n]*\s*$")
 _REFUSAL = re.compile("|".join(prompts.REFUSAL_PATTERNS), re.IGNORECASE)
+ELSEWHERE = "the model's sentences cite none of the passages that answer best"
 
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> dict:
@@ -79,11 +87,12 @@ class AnswerSettings:
     max_unsupported: float = 0.5  # refuse when a larger share of sentences is unsupported
     extractive_sentences: int = 2
     quote: bool = True  # after an LLM answer, the passage excerpt that best answers, verbatim
-    quote_question_weight: float = 2.0  # the question's pull on that choice against the answer's
     focus: bool = True  # leave out the model's sentences citing none of the excerpts' passages
     second_look: bool = True  # a draft that fails its check: one more, from the closest passages alone
     second_look_passages: int = 2
     second_look_tokens: int = 80  # excerpt per passage on the second look
+    located_answer: bool = True  # no draft passes: the window that answers best, if it gives what is asked
+    locate_pool: int = 10  # windows the LLM scores by question likelihood (rag.locate); 0: support alone
 
     @classmethod
     def calibrated(cls, **overrides) -> AnswerSettings:
@@ -170,6 +179,7 @@ class Answerer:
         self.support = support or LexicalSemanticSupport(
             retriever.embedder, idf=lambda t: retriever.index.keywords().idf(t)
         )
+        self.locator = Locator(self.support, llm if self.settings.locate_pool else None, self.settings.locate_pool)
 
     @property
     def mode(self) -> str:
@@ -190,12 +200,7 @@ class Answerer:
         question = " ".join(question.split())
         if not question:
             raise RagError("The question is empty. Type a question about your documents.")
-        k = k or self.settings.k
-        # A table of contents matches many questions by its headings and answers none of them:
-        # such passages are left out, the next ones take their places.
-        retrieval = self.retriever.retrieve(question, k + _NAVIGATION_SLACK, filters)
-        hits = [hit for hit in retrieval.hits if not is_navigation(hit.chunk.text)][:k]
-        timings = {"retrieve": retrieval.timings.get("total", 0.0)}
+        hits, timings = self.passages(question, k, filters)
         yield {"type": "hits", "hits": hits}
 
         evidence = evidence_score(question, hits, self.support.idf)
@@ -231,17 +236,27 @@ class Answerer:
                 if not reason_again:
                     text, check, reason = again, check_again, None
         sentences = check.sentences
-        if reason:
-            answer = self._refusal(question, hits, reason, timings, started)
-            yield {"type": "answer", "answer": replace(answer, sentences=tuple(sentences), draft=text)}
-            return
-        if self.llm is not None and self.settings.quote:
+        mode, rejected = self.mode, None
+        if not reason and self.llm is not None and self.settings.quote:
             t = time.perf_counter()
             quotes, answering = self._quotes(question, sentences, shown, len(text))
             if answering and self.settings.focus:
                 sentences = _focused(sentences, answering)
+                if not sentences:  # the excerpts and the model disagree on where the answer is
+                    reason = ELSEWHERE
             sentences = sentences + quotes
             timings["quote"] = time.perf_counter() - t
+        if reason and self.llm is not None and self.settings.located_answer:
+            # No draft to keep: answer with the passage's own words where they give what is asked.
+            t = time.perf_counter()
+            located = self._located(question, shown)
+            timings["locate"] = time.perf_counter() - t
+            if located:
+                check, mode, rejected, sentences, reason = _Check(), "extractive", reason, located, None
+        if reason:
+            answer = self._refusal(question, hits, reason, timings, started)
+            yield {"type": "answer", "answer": replace(answer, sentences=tuple(check.sentences), draft=text)}
+            return
         final_text = " ".join(with_markers(s.text, s.citations) for s in sentences)
         timings["total"] = time.perf_counter() - started
         yield {
@@ -253,12 +268,22 @@ class Answerer:
                 hits=tuple(hits),
                 sentences=tuple(sentences),
                 invalid_markers=tuple(check.invalid),
-                mode=self.mode,
+                mode=mode,
                 model=getattr(self.llm, "model_id", "extractive"),
                 timings=timings,
                 draft=text,
+                draft_rejected=rejected,
             ),
         }
+
+    def passages(self, question: str, k: int | None = None, filters: Filters | None = None):
+        """The ``k`` passages an answer is drawn from, and the retrieval timings. A table of
+        contents or a bibliography matches many questions by its headings and answers none of
+        them: such passages are left out, the next ones take their places."""
+        k = k or self.settings.k
+        retrieval = self.retriever.retrieve(question, k + _NAVIGATION_SLACK, filters)
+        hits = [hit for hit in retrieval.hits if not is_navigation(hit.chunk.text)][:k]
+        return hits, {"retrieve": retrieval.timings.get("total", 0.0)}
 
     # -- steps ------------------------------------------------------------------------------
     def _generate(self, messages: list[dict], timings: dict) -> Iterator[dict]:
@@ -298,13 +323,29 @@ class Answerer:
 
     def _closest(self, question: str, shown: list[Hit]) -> list[int]:
         """Numbers (1-based) of the ``second_look_passages`` passages whose best window answers
-        the question best, each question of a compound question's best one first."""
+        the question best (``rag.locate``), taken in turn from each question of a compound
+        question's ranking, so that each gets its best passage first."""
         texts = [h.chunk.text for h in shown]
-        per_part = [self.support.score_many(part, texts) for part in parts(question)]
-        picked = [max(range(len(texts)), key=lambda i: scores[i].score) for scores in per_part]
-        overall = sorted(range(len(texts)), key=lambda i: -max(scores[i].score for scores in per_part))
-        picked += [i for i in overall if i not in picked]
-        return [i + 1 for i in list(dict.fromkeys(picked))[: max(self.settings.second_look_passages, len(per_part))]]
+        rankings = [[w.passage for w in self.locator.rank(part, texts, asked=question)] for part in parts(question)]
+        picked = [n for turn in zip(*rankings) for n in turn]
+        picked += [n for ranking in rankings for n in ranking]
+        wanted = max(self.settings.second_look_passages, len(rankings))
+        return [i + 1 for i in list(dict.fromkeys(picked))[:wanted]]
+
+    def _located(self, question: str, shown: list[Hit]) -> list[SentenceCheck]:
+        """The located answer: for each question the question asks, the window that answers it
+        best (``rag.locate``), as verbatim excerpts; none when they do not give what is asked
+        (``rag.asked.shortfall``: a restatement, no number for « combien »...)."""
+        texts = [h.chunk.text for h in shown]
+        quotes: list[SentenceCheck] = []
+        for part in parts(question):
+            ranked = self.locator.rank(part, texts, skip=_introducing(texts), asked=question)
+            if ranked and not any(_overlap(q.spans.get(ranked[0].passage + 1, (0, 0)), ranked[0].span) for q in quotes):
+                quotes.append(_quote(ranked[0].passage + 1, texts[ranked[0].passage], ranked[0].span, at=0))
+        answered = [(q.text, [texts[n - 1] for n in q.citations]) for q in quotes]
+        if not quotes or shortfall(question, answered):
+            return []
+        return quotes
 
     def _refusal(self, question, hits, reason, timings, started) -> Answer:
         timings["total"] = time.perf_counter() - started
@@ -413,47 +454,33 @@ class Answerer:
         answer sentence; none that the answer already contains, none twice. Also the numbers
         of the passages those windows come from, the ones left out included.
 
-        Each window of the shown passages is scored by its support for the question
-        (weighted ``quote_question_weight``) plus its support for the answer's supported
-        sentences: the question says what is asked, the model's answer where it found it.
-        ``at``: the draft's length, where the sentences are placed (they are not in the draft).
+        Windows are ranked by ``rag.locate`` with the answer's supported sentences as a third
+        signal: the question says what is asked (its support and likelihood), the model's
+        answer where it found it. ``at``: the draft's length, where the sentences are placed
+        (they are not in the draft).
         """
-        places = [
-            (n, a, b)
-            for n, hit in enumerate(shown, 1)
-            for a, b in windows(hit.chunk.text)
-            if not _ENDS_WITH_HEADING.search(hit.chunk.text[a:b])  # a title heads what the window leaves out
-        ]
-        texts = [shown[n - 1].chunk.text[a:b] for n, a, b in places]
+        texts = [h.chunk.text for h in shown]
         claim = " ".join(strip_markers(s.text) for s in sentences if s.supported)
         if not texts or not claim:
             return [], set()
-        for_answer = self.support.score_many(claim, texts, question)
-        weight = self.settings.quote_question_weight
         quotes: list[SentenceCheck] = []
         answering: set[int] = set()
         for part in parts(question):
-            for_part = self.support.score_many(part, texts)
-            best = max(range(len(texts)), key=lambda i: weight * for_part[i].score + for_answer[i].score)
-            n, a, b = places[best]
-            answering.add(n)
-            excerpt = plain(texts[best])
-            said = claim + " " + " ".join(q.text for q in quotes)
-            if _words(excerpt) in _words(said) or any(n in q.spans and _overlap(q.spans[n], (a, b)) for q in quotes):
+            ranked = self.locator.rank(part, texts, answer=claim, skip=_not_answering(part, texts), asked=question)
+            if not ranked:
                 continue
-            quotes.append(
-                SentenceCheck(
-                    text=f"Extrait : « {excerpt} »",
-                    start=at,
-                    end=at,
-                    cited=(),
-                    citations=(n,),
-                    support=1.0,  # verbatim
-                    supported=True,
-                    spans={n: (a, b)},
-                    quote=True,
-                )
-            )
+            n, (a, b) = ranked[0].passage + 1, ranked[0].span
+            chosen = [texts[m - 1][x:y] for q in quotes for m, (x, y) in q.spans.items()]
+            best = max(w.support for w in ranked)
+            if chosen and max(s.score for s in self.support.score_many(part, chosen)) >= best:
+                continue  # an excerpt already chosen answers this question as well as any window
+            answering.add(n)
+            said = claim + " " + " ".join(q.text for q in quotes)
+            if _words(plain(texts[n - 1][a:b])) in _words(said) or any(
+                n in q.spans and _overlap(q.spans[n], (a, b)) for q in quotes
+            ):
+                continue
+            quotes.append(_quote(n, texts[n - 1], (a, b), at))
         return quotes, answering
 
     def _supports(self, sentence: str, passages: list[str], asks: list[str | None]) -> list[Support]:
@@ -499,6 +526,42 @@ def _messages(question: str, numbered: list[tuple[int, Hit, str]]) -> list[dict]
         {"role": "system", "content": prompts.SYSTEM.format(passages=passages)},
         {"role": "user", "content": prompts.USER.format(question=question)},
     ]
+
+
+def _introducing(passages: list[str]):
+    """``skip`` for ``Locator.rank``: windows ending with a heading or a question, which
+    introduce what the window leaves out."""
+    return lambda i, span: _introduces(passages[i][span[0] : span[1]])
+
+
+def _introduces(window: str) -> bool:
+    return bool(_ENDS_WITH_HEADING.search(window)) or window.rstrip(" »\"'*)").endswith("?")
+
+
+def _not_answering(question: str, passages: list[str]):
+    """``skip`` for ``Locator.rank``, for the excerpt that ends an accepted answer: windows that
+    introduce (``_introducing``) or that do not give what ``question`` asks (``rag.asked.shortfall``:
+    no number for « combien »...). Not for the located answer, which has no accepted draft
+    behind it: there, the best window must give what is asked, not merely some window."""
+    return lambda i, span: (
+        _introduces(passages[i][span[0] : span[1]])
+        or bool(shortfall(question, [(passages[i][span[0] : span[1]], [passages[i]])]))
+    )
+
+
+def _quote(n: int, passage: str, span: tuple[int, int], at: int) -> SentenceCheck:
+    """Passage ``n``'s window at ``span`` as a verbatim excerpt sentence, placed at ``at``."""
+    return SentenceCheck(
+        text=f"Extrait : « {plain(passage[span[0] : span[1]])} »",
+        start=at,
+        end=at,
+        cited=(),
+        citations=(n,),
+        support=1.0,  # verbatim
+        supported=True,
+        spans={n: span},
+        quote=True,
+    )
 
 
 def _words(text: str) -> str:

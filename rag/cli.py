@@ -221,6 +221,7 @@ def answer_to_json(answer) -> dict:
         "invalid_markers": list(answer.invalid_markers),
         "hits": [hit_to_json(h) for h in answer.hits],
         "draft": answer.draft,
+        "draft_rejected": answer.draft_rejected,
         "timings": answer.timings,
     }
 

@@ -143,6 +143,9 @@ class Answer:
     model: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     draft: str = ""  # the model's raw text, before checking
+    # Why the model's drafts were not used, when the answer is instead the passages' own words
+    # that answer best (``mode`` is then "extractive"); None otherwise.
+    draft_rejected: str | None = None
 
     @property
     def unsupported_sentences(self) -> tuple[SentenceCheck, ...]:

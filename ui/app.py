@@ -194,11 +194,16 @@ def show_answer(answer, turn: int, extra_timings: dict[str, float] | None = None
             if answer.invalid_markers:
                 numbers = ", ".join(f"[{n}]" for n in answer.invalid_markers)
                 st.caption(f"Citations vers des passages inexistants retirées : {render.md_escape(numbers)}")
-        mode = (
-            f"Réponse rédigée par {render.md_escape(answer.model)}, citations vérifiées."
-            if answer.mode == "llm"
-            else "Réponse extractive : phrases tirées des passages (sans modèle de langue)."
-        )
+        if answer.draft_rejected:
+            reason = render.abstain_reason_fr(answer.draft_rejected)
+            mode = (
+                f"Réponse du modèle {render.md_escape(answer.model)} écartée ({render.md_escape(reason)}) : "
+                "voici le passage qui répond le mieux, mot pour mot."
+            )
+        elif answer.mode == "llm":
+            mode = f"Réponse rédigée par {render.md_escape(answer.model)}, citations vérifiées."
+        else:
+            mode = "Réponse extractive : phrases tirées des passages (sans modèle de langue)."
         st.caption(mode)
         with st.expander("Temps par étape"):
             rows = render.timing_rows({**(extra_timings or {}), **answer.timings})

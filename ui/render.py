@@ -29,6 +29,8 @@ TIMING_LABELS = {
     "generate": "Génération",
     "check": "Vérification des citations",
     "quote": "Choix de l'extrait",
+    "second_look": "Seconde lecture",
+    "locate": "Recherche du passage qui répond",
     "total": "Total",
 }
 
@@ -285,6 +287,10 @@ _REASONS = (
         "{0} phrase(s) sur {1} ne sont pas étayées par les passages",
     ),
     (re.compile(r"the answer only restates the question"), "la réponse ne fait que reformuler la question"),
+    (
+        re.compile(r"the model's sentences cite none of the passages that answer best"),
+        "ses phrases ne citent aucun des passages qui répondent le mieux",
+    ),
     (
         re.compile(r"the question asks how many and the answer gives no number"),
         "la question demande combien et la réponse ne donne aucun nombre",

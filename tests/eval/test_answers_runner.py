@@ -26,6 +26,7 @@ STUFF_REPLIES = {  # the LangChain chain sends the bare question as the user mes
 ROW_FIELDS = {
     "id", "system", "type", "answerable", "question", "answer", "draft", "abstained", "abstain_reason",
     "refusal_kind", "model", "citations", "invalid_markers", "sentences", "timings", "keywords", "citation_scores",
+    "draft_rejected",
 }  # fmt: skip
 
 
@@ -102,9 +103,12 @@ def test_refusals(outputs):
     assert flour["abstained"] and flour["answer"] == REFUSAL and flour["draft"] == REFUSAL
     assert flour["refusal_kind"] == "model refused"
     assert flour["keywords"]["all"] == 0.0 and flour["citation_scores"]["cited"] == 0
-    invented = rows[("enfants", "rag")]
-    assert invented["abstained"] and invented["refusal_kind"] == "unsupported sentences"
-    assert [s["supported"] for s in invented["sentences"]] == [False]
+    invented = rows[("enfants", "rag")]  # two invented drafts, then the passage's own words
+    assert not invented["abstained"] and invented["mode"] == "extractive"
+    assert "not supported" in invented["draft_rejected"] and invented["draft"].startswith(UNSUPPORTED)
+    assert invented["answer"].startswith("Extrait : « ") and [s["quote"] for s in invented["sentences"]] == [True]
+    assert invented["keywords"]["all"] == 1.0 and invented["keywords_without_excerpt"]["all"] == 0.0
+    assert [c["source"] for c in invented["citations"]] == ["ateliers.txt"]
     for system in ("rag", "extractive"):
         assert rows[("velo", system)]["refusal_kind"] == "weak evidence (before generation)"
     assert rows[("velo", "langchain-stuff")]["abstained"]
@@ -129,15 +133,13 @@ def test_summary_per_system(outputs):
         assert (s["n"], s["n_answerable"], s["n_unanswerable"]) == (4, 3, 1)
         assert (s["correct_refusals"], s["answered_unanswerable"]) == (1, 0)
 
-    assert rag["keyword_accuracy"] == pytest.approx(1 / 3)  # two refusals score 0
-    assert (rag["false_refusals"], rag["false_refusal_rate"]) == (2, pytest.approx(2 / 3))
-    assert (rag["citation_precision"], rag["citation_recall"], rag["citations"]) == (1.0, 1.0, 1)
+    assert rag["keyword_accuracy"] == pytest.approx(2 / 3)  # the refusal scores 0
+    assert rag["keyword_accuracy_without_excerpt"] == pytest.approx(1 / 3)  # the located answer is all excerpt
+    assert (rag["false_refusals"], rag["false_refusal_rate"]) == (1, pytest.approx(1 / 3))
+    assert (rag["citation_precision"], rag["citation_recall"], rag["citations"]) == (1.0, 1.0, 2)
     assert (rag["sentences_checked"], rag["unsupported_sentence_rate"]) == (1, 0.0)
-    assert rag["refusal_kinds"] == {
-        "model refused": 1,
-        "unsupported sentences": 1,
-        "weak evidence (before generation)": 1,
-    }
+    assert rag["refusal_kinds"] == {"model refused": 1, "weak evidence (before generation)": 1}
+    assert rag["located_answers"] == 1
     assert rag["latency"]["n_generated"] == 3
 
     assert (extractive["keyword_accuracy"], extractive["false_refusals"]) == (1.0, 0)
@@ -154,10 +156,11 @@ def test_report_has_the_comparison_table(outputs):
     assert "| system | n | keywords all | keywords w/o excerpt | keywords frac. | cit. precision |" in report
     table = [line for line in report.splitlines() if line.startswith("| ") and not line.startswith("| system")]
     assert [line.split(" | ")[0] for line in table] == ["| rag", "| extractive", "| langchain-stuff"]
-    assert table[0].startswith("| rag | 4 | 33.3% | 33.3% | 33.3% | 100.0% | 100.0% | 1/1 | 2/3 (66.7%) | 0 | 0.0% |")
+    assert table[0].startswith("| rag | 4 | 66.7% | 33.3% | 66.7% | 100.0% | 100.0% | 1/1 | 1/3 (33.3%) | 0 | 0.0% |")
     assert "| langchain-stuff | 4 | 66.7% | 66.7% | 66.7% | n/a | n/a | 1/1 | 1/3 (33.3%) | 0 | 33.3% |" in report
     assert "- langchain-stuff: model refused: 2" in report
-    assert "- rag: keywords missing: sacs, enfants" in report
+    assert "- rag: keywords missing: sacs\n" in report
+    assert "answered with the located passage words, the drafts rejected: 1" in report
 
 
 def test_extractive_alone_needs_no_llm(tmp_path, tiny_corpus, tiny_questions, uncalibrated, capsys):
@@ -200,6 +203,7 @@ def test_a_missing_corpus_is_a_clean_error(tmp_path, tiny_questions, capsys):
         ("weak evidence: the passages cover 10% of the question's key terms", "weak evidence (before generation)"),
         ("2 of 3 sentences are not supported by the passages", "unsupported sentences"),
         ("the model found no answer in the passages", "model refused"),
+        ("the model's sentences cite none of the passages that answer best", "answered elsewhere"),
         (None, "other"),
     ],
 )

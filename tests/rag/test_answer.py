@@ -10,8 +10,11 @@ import pytest
 from ingest.chunking import ChunkingParams
 from ingest.pipeline import ingest
 from rag.answer import (
+    ELSEWHERE,
     Answerer,
     AnswerSettings,
+    _introducing,
+    _not_answering,
     answer_sentences,
     evidence_score,
     is_refusal,
@@ -23,6 +26,7 @@ from rag.embedders import HashingEmbedder
 from rag.errors import RagError
 from rag.prompts import REFUSAL
 from rag.service import RagService
+from rag.support import windows
 
 DOCS = {
     "fournil.md": "# Le fournil\n\nLe fournil ouvre à sept heures du mardi au dimanche.\n\n"
@@ -65,7 +69,9 @@ def service(tmp_path_factory):
         yield svc
 
 
-SETTINGS = AnswerSettings(k=3, min_evidence=0.5, support_threshold=0.5, quote=False, second_look=False)
+SETTINGS = AnswerSettings(
+    k=3, min_evidence=0.5, support_threshold=0.5, quote=False, second_look=False, located_answer=False
+)
 
 
 def _answerer(service, llm, **settings):
@@ -129,6 +135,33 @@ def test_a_compound_question_gets_an_excerpt_for_each_of_its_questions(service):
     assert sources == ["fournil.md", "musee.txt"] and "huit euros" in answer.text
 
 
+def test_an_excerpt_that_answers_both_questions_is_not_followed_by_a_second_one(service):
+    question = "Combien coûte l'entrée du musée, et combien de tableaux flamands expose-t-il ?"
+    llm = Scripted("L'entrée du musée coûte huit euros [1].")
+    answer = _answerer(service, llm, quote=True, min_evidence=0.0, k=3).ask(question)
+    quotes = [s for s in answer.sentences if s.quote]
+    assert quotes and "trois cents tableaux" in answer.text
+    assert answer.text.count("trois cents") == 1 and answer.text.count("huit euros") <= 2
+
+
+def test_which_windows_may_end_an_answer_as_its_excerpt():
+    passage = (
+        "Combien de temps cuit le pain au levain ? La question revient souvent.\n\n"
+        "Le pain au levain cuit quarante minutes.\n\n## Le four\n"
+    )
+    question = "Combien de temps cuit le pain au levain ?"
+    spans = {passage[a:b].strip(): (a, b) for a, b in windows(passage)}
+    skip_quote, skip_located = _not_answering(question, [passage]), _introducing([passage])
+    asking = spans["Combien de temps cuit le pain au levain ?"]
+    restating = spans["La question revient souvent."]
+    answering = spans["Le pain au levain cuit quarante minutes."]
+    heading = next(span for text, span in spans.items() if text.endswith("## Le four"))
+    assert skip_quote(0, asking) and skip_located(0, asking)  # a question introduces, answers nothing
+    assert skip_quote(0, heading) and skip_located(0, heading)  # so does a heading
+    assert skip_quote(0, restating) and not skip_located(0, restating)  # no number for « combien »
+    assert not skip_quote(0, answering) and not skip_located(0, answering)
+
+
 def test_a_sentence_citing_none_of_the_excerpts_passages_is_left_out(service):
     question = "À quelle heure ouvre le fournil ?"
     hits = service.search(question, k=3)
@@ -144,6 +177,18 @@ def test_a_sentence_citing_none_of_the_excerpts_passages_is_left_out(service):
     draft = f"Le fournil ouvre à sept heures du mardi au dimanche [{n}]. Le marché se tient le samedi matin [{m}]."
     quoted = _answerer(service, Scripted(draft), quote=True).ask(question)
     assert quoted.text == f"Le fournil ouvre à sept heures du mardi au dimanche [{n}]."
+
+
+def test_a_model_answering_only_from_elsewhere_gives_way_to_the_located_answer(service):
+    question = "À quelle heure ouvre le fournil ?"
+    m = _number_of_text(service.search(question, k=3), "marché")
+    draft = f"Le marché des producteurs se tient le samedi matin [{m}]."  # a tangent, taken as supported here
+    loose = {"quote": True, "support_threshold": 0.1}
+    answer = _answerer(service, Scripted(draft), located_answer=True, **loose).ask(question)
+    assert not answer.abstained and answer.mode == "extractive" and answer.draft_rejected == ELSEWHERE
+    assert "marché" not in answer.text and "sept heures" in answer.text and answer.draft == draft
+    refused = _answerer(service, Scripted(draft), **loose).ask(question)  # no located answer: refused
+    assert refused.abstained and refused.abstain_reason == ELSEWHERE and refused.sentences[0].text == draft
 
 
 def test_no_excerpt_when_the_answer_already_quotes_it(service):
@@ -339,5 +384,38 @@ def test_a_second_look_that_fails_too_refuses_with_the_first_reason(service):
 
 def test_no_second_look_when_the_model_says_it_is_not_there(service):
     llm = Scripted("Ce n'est pas dans les documents.")
-    answer = _answerer(service, llm, second_look=True).ask("Combien coûte l'entrée du musée ?")
+    answer = _answerer(service, llm, second_look=True, located_answer=True).ask("Combien coûte l'entrée du musée ?")
     assert answer.abstained and "model" in answer.abstain_reason and len(llm.prompts) == 1
+
+
+def test_drafts_that_fail_their_check_give_way_to_the_window_that_answers(service):
+    question = "Combien coûte l'entrée du musée ?"
+    llm = Scripted("Les girafes dansent le tango [1].", "Les licornes volent [2].")
+    events = list(_answerer(service, llm, second_look=True, located_answer=True).ask_stream(question))
+    answer = events[-1]["answer"]
+    assert not answer.abstained and answer.mode == "extractive" and len(llm.prompts) == 2
+    assert "not supported" in answer.draft_rejected and answer.draft.startswith("Les girafes")
+    (sentence,) = answer.sentences
+    assert sentence.quote and answer.text.startswith("Extrait : « ") and "huit euros" in answer.text
+    (citation,) = answer.citations
+    assert citation.hit.chunk.source == "musee.txt" and f"[{citation.number}]" in answer.text
+    chunk = citation.hit.chunk.text
+    assert "huit euros" in chunk[citation.span[0] : citation.span[1]]
+    assert "locate" in answer.timings and [e["type"] for e in events].count("retry") == 1
+
+
+def test_the_located_answer_is_the_best_window_not_any_window_that_would_pass(service):
+    # The market passage answers best and holds no figure: refused, though the museum's
+    # passage holds one (« huit euros »): a figure about something else is no answer.
+    question = "Combien coûte une place au marché des producteurs le samedi matin ?"
+    llm = Scripted("Une place coûte douze euros [1].")
+    answer = _answerer(service, llm, min_evidence=0.0, located_answer=True).ask(question)
+    assert answer.abstained and "huit euros" not in answer.text
+
+
+def test_a_window_that_does_not_give_what_is_asked_is_no_answer(service):
+    # The passages never count girafes: the best window has no number of them, so: refused.
+    question = "Combien de girafes accueille le marché des producteurs ?"
+    llm = Scripted("Le marché accueille douze girafes [1].")
+    answer = _answerer(service, llm, min_evidence=0.0, located_answer=True).ask(question)
+    assert answer.abstained and answer.draft_rejected is None and answer.text == REFUSAL

@@ -223,9 +223,21 @@ def test_llm_answer_is_streamed_checked_and_its_unsupported_sentence_flagged(llm
     assert "<mark>" in "".join(_cards(at, 0))
 
 
+def test_llm_drafts_rejected_give_way_to_the_passage_that_answers(llm_app):
+    at, requests = llm_app
+    before = len(requests)
+    _ask(at, "Combien de tableaux expose le musée ?")
+    assert len(requests) == before + 2  # the draft, then the second look: both invented
+    (answer,) = [h for h in _html(at) if 'class="rag-answer"' in h]
+    assert "trois cents tableaux flamands" in answer and "rag-quote" in answer and "Napoléon" not in answer
+    caption = _texts(at.caption)
+    assert "Réponse du modèle modele-scripte écartée" in caption and "ne sont pas étayées" in caption
+    assert "voici le passage qui répond le mieux" in caption
+
+
 def test_llm_draft_mostly_unsupported_is_refused_and_shown_apart(llm_app):
     at, _ = llm_app
-    _ask(at, "Combien de tableaux expose le musée ?")
+    _ask(at, "Combien de girafes peintes comptent les tableaux du musée ?")  # the passages count none
     assert "Ce n'est pas dans les documents" in _texts(at.warning)
     assert "2 phrase(s) sur 2 ne sont pas étayées" in _texts(at.warning)
     assert any(e.label == "Réponse du modèle, rejetée à la vérification" for e in at.expander)
