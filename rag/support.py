@@ -29,6 +29,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -44,9 +45,34 @@ _NUMBER = re.compile(r"\d+(?:[ \u00a0\u202f]\d{3}(?!\d))*(?:[.,]\d+)?")
 TERSE = 4
 
 
+# Number words read as their digits, so that « cinq » holds « 5 » and « zéro » meets « 0 ».
+# Not "un"/"une" (articles far more often), nor "mille"/"million" (scales after a number).
+_NUMBER_WORDS = dict(
+    zip(
+        "zéro deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt "
+        "trente quarante cinquante soixante cent".split(),
+        "0 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 20 30 40 50 60 100".split(),
+    )
+)
+_NUMBER_WORD = re.compile(rf"(?<![\w-])(?:{'|'.join(_NUMBER_WORDS)})(?![\w-])", re.IGNORECASE)
+
+
 def numbers(text: str) -> set[str]:
-    """The numbers written in digits, normalised: "1 800" -> "1800", "1,7" -> "1.7"."""
-    return {_normalised(m.group()) for m in _NUMBER.finditer(text)}
+    """The numbers written in digits, normalised ("1 800" -> "1800", "1,7" -> "1.7"), and
+    simple number words as digits ("cinq" -> "5"; not inside "vingt-deux")."""
+    found = {_normalised(m.group()) for m in _NUMBER.finditer(text)}
+    return found | {_NUMBER_WORDS[m.group().lower()] for m in _NUMBER_WORD.finditer(text)}
+
+
+@lru_cache(maxsize=1)
+def _digit_of_term() -> dict[str, str]:
+    return {term: digits for word, digits in _NUMBER_WORDS.items() for term in analyze(word)}
+
+
+def _terms(text: str, analyzer=analyze) -> set[str]:
+    """The analysed terms of ``text``, a number word's as its digits (« zéro » meets « 0 »)."""
+    digit = _digit_of_term()
+    return {digit.get(term, term) for term in analyzer(text)}
 
 
 def _normalised(number: str) -> str:
@@ -217,8 +243,8 @@ class LexicalSemanticSupport:
         """Support of ``sentence`` (an answer to ``question``, when given) by each passage, in
         one embedding call."""
         sentence = strip_markers(sentence)
-        terms = set(analyze(sentence))
-        asked = set(analyze_question(question)) if question else set()
+        terms = _terms(sentence)
+        asked = _terms(question, analyze_question) if question else set()
         new_terms = terms - asked
         new_numbers = numbers(sentence) - (numbers(question) if question else set())
         claimed = counted(sentence) if new_numbers else {}
@@ -234,7 +260,7 @@ class LexicalSemanticSupport:
             best: Support | None = None
             for a, b in spans:
                 window = passage[a:b]
-                window_terms = set(analyze(window))
+                window_terms = _terms(window)
                 if asked:  # the claim is the question's terms plus the sentence's, the new ones counting double
                     lex = self.lexical(terms | asked, window_terms, double=new_terms)
                 else:

@@ -24,6 +24,23 @@ def test_numbers_are_normalised():
     assert numbers("1 800 milliards, soit 1,7 billion et 45 %") == {"1800", "1.7", "45"}
 
 
+def test_simple_number_words_count_as_their_digits():
+    assert numbers("cinq fournées de douze pains") == {"5", "12"}
+    assert numbers("vingt-deux, un pain, 7 mille") == {"7"}  # compounds, articles and scales are left alone
+
+
+def test_a_figure_in_digits_is_held_by_the_same_number_in_words():
+    question = "À quelle heure ouvre le fournil ?"
+    assert support().score_many("Le fournil ouvre à 7 heures.", [PASSAGE], question)[0].score == 1.0
+    assert support().score_many("Le fournil ouvre à 8 heures.", [PASSAGE], question)[0].score == 0.0
+
+
+def test_a_number_word_in_the_question_meets_the_digits_of_the_passage():
+    cold, warm = "À 0 degré, la pâte ne lève plus.", "À 25 degrés, la pâte lève vite."
+    at_cold, at_warm = support().score_many("Que fait la pâte à zéro degré ?", [cold, warm])
+    assert at_cold.lexical > at_warm.lexical
+
+
 def test_a_terse_answer_needs_the_window_to_be_about_the_question():
     question = "Combien de membres compte le consortium des boulangers ?"
     right = support().score_many("17", [PASSAGE], question)[0]
