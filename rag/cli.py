@@ -248,20 +248,32 @@ def cmd_ask(args) -> int:
         return EXIT_OK
     if streaming:
         print("\n")
-    print(answer.text)
+    print("\n".join(answer_to_text(answer)))
+    return EXIT_OK
+
+
+def answer_to_text(answer) -> list[str]:
+    """The lines ``rag ask`` prints: the answer, why it was refused or why the model's draft
+    was set aside, unsupported sentences, then the cited spans (or the nearest passages)."""
+    lines = [answer.text]
     if answer.abstained:
-        print(f"\n({answer.abstain_reason})")
+        lines.append(f"\n({answer.abstain_reason})")
+    elif answer.draft_rejected:
+        lines.append(
+            f"\n(the model's answer was set aside: {answer.draft_rejected}; "
+            "above are the words of the passage that answers best)"
+        )
     for sentence in answer.sentences:
         if not sentence.supported:
-            print(f"  ⚠ not supported by the passages: {' '.join(sentence.text.split())}")
-    shown = answer.citations or [type("C", (), {"number": h.rank, "hit": h, "span": None}) for h in answer.hits[:3]]
-    print("\nSources:" if answer.citations else "\nNearest passages:")
-    for citation in shown:
-        chunk = citation.hit.chunk
+            lines.append(f"  ⚠ not supported by the passages: {' '.join(sentence.text.split())}")
+    shown = [(c.number, c.hit.chunk, c.span) for c in answer.citations]
+    shown = shown or [(h.rank, h.chunk, None) for h in answer.hits[:3]]
+    lines.append("\nSources:" if answer.citations else "\nNearest passages:")
+    for number, chunk, span in shown:
         where = chunk.source + (f", p. {chunk.page}" if chunk.page else "")
-        text = chunk.text[citation.span[0] : citation.span[1]] if citation.span else chunk.text[:300]
-        print(f"[{citation.number}] {where}: {' '.join(text.split())}")
-    return EXIT_OK
+        text = chunk.text[span[0] : span[1]] if span else chunk.text[:300]
+        lines.append(f"[{number}] {where}: {' '.join(text.split())}")
+    return lines
 
 
 def cmd_remove(args) -> int:

@@ -22,6 +22,7 @@ from rag.answer import (
     plain,
     with_markers,
 )
+from rag.cli import answer_to_text
 from rag.embedders import HashingEmbedder
 from rag.errors import RagError
 from rag.prompts import REFUSAL
@@ -189,6 +190,9 @@ def test_a_model_answering_only_from_elsewhere_gives_way_to_the_located_answer(s
     assert "marché" not in answer.text and "sept heures" in answer.text and answer.draft == draft
     refused = _answerer(service, Scripted(draft), **loose).ask(question)  # no located answer: refused
     assert refused.abstained and refused.abstain_reason == ELSEWHERE and refused.sentences[0].text == draft
+    printed = "\n".join(answer_to_text(answer))  # what `rag ask` prints says the draft was set aside
+    assert f"the model's answer was set aside: {ELSEWHERE}" in printed and "fournil.md" in printed
+    assert "set aside" not in "\n".join(answer_to_text(refused)) and ELSEWHERE in "\n".join(answer_to_text(refused))
 
 
 def test_no_excerpt_when_the_answer_already_quotes_it(service):
