@@ -15,7 +15,8 @@ whole question, once by support alone and once with the likelihood. Per ranking:
   windows together (a compound question may need two);
 - ``top1_gold``: the share whose first window lies in a passage that covers a gold quote
   (what citation precision counts);
-- ``seconds_p50``: time to rank one question's windows (the likelihood's extra cost).
+- ``seconds_p50``: time to rank one question's windows, once they are embedded (both rankings
+  share the embeddings): the likelihood's extra cost.
 
 Writes ``locate.jsonl`` (per question: the first windows of each ranking) and ``summary.json``
 to --out (corpus text inside: keep it outside the repository) and prints the comparison.
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace, *, embedder=None, llm=None) -> dict:
         with (args.out / "locate.jsonl").open("w", encoding="utf-8") as handle:
             for i, question in enumerate(questions, 1):
                 hits, _ = answerer.passages(question.question, args.k)
+                answerer.support.score_many(question.question, [h.chunk.text for h in hits])  # embeds the windows once
                 row = {"id": question.id, "question": question.question}
                 for name, locator in locators.items():
                     row[name], row[f"{name} windows"] = _measure(locator, question, hits)
