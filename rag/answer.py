@@ -53,7 +53,7 @@ from pathlib import Path
 
 from rag import prompts
 from rag.analysis import analyze, analyze_question
-from rag.asked import in_context, parts, shortfall
+from rag.asked import parts, shortfall
 from rag.errors import RagError
 from rag.locate import Locator
 from rag.retriever import Filters, Retriever
@@ -326,7 +326,7 @@ class Answerer:
         the question best (``rag.locate``), taken in turn from each question of a compound
         question's ranking, so that each gets its best passage first."""
         texts = [h.chunk.text for h in shown]
-        rankings = [[w.passage for w in self.locator.rank(ask, texts, asked=question)] for ask in in_context(question)]
+        rankings = [[w.passage for w in self.locator.rank(part, texts, asked=question)] for part in parts(question)]
         picked = [n for turn in zip(*rankings) for n in turn]
         picked += [n for ranking in rankings for n in ranking]
         wanted = max(self.settings.second_look_passages, len(rankings))
@@ -338,8 +338,8 @@ class Answerer:
         (``rag.asked.shortfall``: a restatement, no number for « combien »...)."""
         texts = [h.chunk.text for h in shown]
         quotes: list[SentenceCheck] = []
-        for ask in in_context(question):
-            ranked = self.locator.rank(ask, texts, skip=_introducing(texts), asked=question)
+        for part in parts(question):
+            ranked = self.locator.rank(part, texts, skip=_introducing(texts), asked=question)
             if ranked and not any(_overlap(q.spans.get(ranked[0].passage + 1, (0, 0)), ranked[0].span) for q in quotes):
                 quotes.append(_quote(ranked[0].passage + 1, texts[ranked[0].passage], ranked[0].span, at=0))
         answered = [(q.text, [texts[n - 1] for n in q.citations]) for q in quotes]
@@ -465,14 +465,14 @@ class Answerer:
             return [], set()
         quotes: list[SentenceCheck] = []
         answering: set[int] = set()
-        for part, ask in zip(parts(question), in_context(question)):
-            ranked = self.locator.rank(ask, texts, answer=claim, skip=_not_answering(part, texts), asked=question)
+        for part in parts(question):
+            ranked = self.locator.rank(part, texts, answer=claim, skip=_not_answering(part, texts), asked=question)
             if not ranked:
                 continue
             n, (a, b) = ranked[0].passage + 1, ranked[0].span
             chosen = [texts[m - 1][x:y] for q in quotes for m, (x, y) in q.spans.items()]
             best = max(w.support for w in ranked)
-            if chosen and max(s.score for s in self.support.score_many(ask, chosen)) >= best:
+            if chosen and max(s.score for s in self.support.score_many(part, chosen)) >= best:
                 continue  # an excerpt already chosen answers this question as well as any window
             answering.add(n)
             said = claim + " " + " ".join(q.text for q in quotes)

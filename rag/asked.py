@@ -18,8 +18,7 @@ checks catch that without a model:
 
 ``shortfall`` returns why an answer falls short, or None. ``parts`` splits a compound
 question ("Quel modèle ..., et combien de paramètres ... ?") into the questions it asks, so
-that each gets its own excerpt; ``in_context`` gives a part that points back (« ce modèle »)
-the names the earlier parts give. This module does not score support or decide thresholds;
+that each gets its own excerpt. This module does not score support or decide thresholds;
 ``rag.answer`` refuses when ``shortfall`` returns a reason.
 """
 
@@ -88,32 +87,6 @@ def parts(question: str) -> list[str]:
     if len(pieces) < 2 or not all(analyze_question(p) for p in pieces):
         return [question]
     return [f"{p[0].upper()}{p[1:]} ?" for p in pieces]
-
-
-# A question that points back at what an earlier one named: « ce modèle », « son entraînement ».
-_POINTS_BACK = re.compile(
-    r"\b(?:cet|cette|ces|son|sa|ses|leur|leurs)\s+[^\W\d_]|(?<!-)\bce\s+(?!qu|dont)[^\W\d_]", re.IGNORECASE
-)
-_PRONOUN = re.compile(r"-(?:t-)?(?:il|elle)s?\b", re.IGNORECASE)  # « date-t-il », « s'appellent-elles »
-# A name: a capitalised word past the first, an acronym, a word with digits (« MPT-7B », « GPT-1 »).
-_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-ZÀ-Ý][\w]*(?:[-.][\w]+)*|\b[^\W\d_]+[\w]*\d[\w-]*", re.UNICODE)
-
-
-def in_context(question: str) -> list[str]:
-    """``parts(question)``, each later part that points back at an earlier one (« ce modèle »,
-    « son entraînement », or a pronoun and no name of its own: « De quand date-t-il ? »)
-    followed by the names the earlier parts give, in parentheses: « Quelle est la taille de ce
-    modèle ? » after « Que signifie le sigle MPT dans MPT-7B ? » is about MPT-7B, and a passage
-    about another model's size does not answer it. What the locator ranks windows for."""
-    asks = parts(question)
-    found = [asks[0]]
-    for i, part in enumerate(asks[1:], 1):
-        names = list(dict.fromkeys(m.group() for earlier in asks[:i] for m in _NAME.finditer(earlier)))
-        own_name = _NAME.search(part)
-        if names and (_POINTS_BACK.search(part) or (_PRONOUN.search(part) and not own_name)):
-            part = f"{part[:-1].rstrip()} ({' '.join(names)}) ?"
-        found.append(part)
-    return found
 
 
 def quantities(text: str) -> set[str]:

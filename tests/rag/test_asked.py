@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.asked import asked, in_context, parts, quantities, shortfall
+from rag.asked import asked, parts, quantities, shortfall
 
 BAKERY = "Le fournil emploie trois boulangers et cuit 400 baguettes par jour dans un four à bois."
 MUSEUM = "Le musée municipal expose des tableaux flamands dans douze salles."
@@ -84,19 +84,3 @@ def test_the_digits_of_a_name_are_no_quantity():
     question = "Combien coûte l'abonnement mensuel au fournil ?"
     answer = [("Le fournil vend le pain Levain-2 et la baguette T65 [1].", ["Le fournil vend le pain Levain-2."])]
     assert shortfall(question, answer) == "the question asks how many and the answer gives no number"
-
-
-def test_a_part_that_points_back_carries_the_names_of_the_earlier_parts():
-    assert in_context("Que signifie le sigle ABF dans ABF-12, et quel est le prix de ce pain ?") == [
-        "Que signifie le sigle ABF dans ABF-12 ?",
-        "Quel est le prix de ce pain (ABF ABF-12) ?",
-    ]
-    assert in_context("Qui a fondé la Boulangerie Mercier, et quand l'a-t-il ouverte ?")[1].endswith(
-        "(Boulangerie Mercier) ?"
-    )
-    # A part with its own subject, or that points at nothing, stays as it is.
-    assert in_context("Quand ouvre la Boulangerie Mercier, et quel pain Lucas y vend-il ?")[1] == (
-        "Quel pain Lucas y vend-il ?"
-    )
-    assert in_context("Quand ouvre le fournil, et qu'est-ce que le levain ?")[1] == "Qu'est-ce que le levain ?"
-    assert in_context("Quel pain cuit au four à bois ?") == ["Quel pain cuit au four à bois ?"]
