@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.analysis import analyze, analyze_question
-from rag.support import numbers, strip_markers
+from rag.support import NUMBER_WORDS, numbers, strip_markers
 
 _HOW_MANY = re.compile(r"\bcombien\b", re.IGNORECASE)
 # "Quel score ...", "Quelle est la taille ...", "quel volume de données": a measure is asked for,
@@ -42,11 +42,11 @@ _MEASURE = re.compile(
 )
 _COUNTED = re.compile(r"\bcombien\s+(?:de\s+|d['’]\s*)([^\W\d_][\w-]*)", re.IGNORECASE)
 _UNCHECKED_UNITS = frozenset({"temps", "fois", "plus", "moins"})
-# Number words; "un"/"une" are left out: they are articles far more often than quantities.
-_NUMBER_WORDS = frozenset(
-    """deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt vingts trente
-    quarante cinquante soixante septante huitante nonante cent cents mille million millions milliard milliards
-    dizaine dizaines douzaine douzaines centaine centaines millier milliers moitié tiers quart quarts zéro""".split()
+# Number words: those ``rag.support`` reads as digits, and the ones that say « about so many »
+# or a scale; "un"/"une" are left out: they are articles far more often than quantities.
+_NUMBER_WORDS = frozenset(NUMBER_WORDS) | frozenset(
+    """vingts cents mille million millions milliard milliards septante huitante nonante dizaine dizaines
+    douzaine douzaines centaine centaines millier milliers moitié tiers quart quarts""".split()
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NAMES = re.compile(r"\b[^\W\d_][\w]*(?:[-.][\w]+)*", re.UNICODE)  # words, and names with digits in them

@@ -47,26 +47,26 @@ TERSE = 4
 
 # Number words read as their digits, so that « cinq » holds « 5 » and « zéro » meets « 0 ».
 # Not "un"/"une" (articles far more often), nor "mille"/"million" (scales after a number).
-_NUMBER_WORDS = dict(
+NUMBER_WORDS = dict(
     zip(
         "zéro deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt "
         "trente quarante cinquante soixante cent".split(),
         "0 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 20 30 40 50 60 100".split(),
     )
 )
-_NUMBER_WORD = re.compile(rf"(?<![\w-])(?:{'|'.join(_NUMBER_WORDS)})(?![\w-])", re.IGNORECASE)
+_NUMBER_WORD = re.compile(rf"(?<![\w-])(?:{'|'.join(NUMBER_WORDS)})(?![\w-])", re.IGNORECASE)
 
 
 def numbers(text: str) -> set[str]:
     """The numbers written in digits, normalised ("1 800" -> "1800", "1,7" -> "1.7"), and
     simple number words as digits ("cinq" -> "5"; not inside "vingt-deux")."""
     found = {_normalised(m.group()) for m in _NUMBER.finditer(text)}
-    return found | {_NUMBER_WORDS[m.group().lower()] for m in _NUMBER_WORD.finditer(text)}
+    return found | {NUMBER_WORDS[m.group().lower()] for m in _NUMBER_WORD.finditer(text)}
 
 
 @lru_cache(maxsize=1)
 def _digit_of_term() -> dict[str, str]:
-    return {term: digits for word, digits in _NUMBER_WORDS.items() for term in analyze(word)}
+    return {term: digits for word, digits in NUMBER_WORDS.items() for term in analyze(word)}
 
 
 def _terms(text: str, analyzer=analyze) -> set[str]:
