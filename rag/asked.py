@@ -50,6 +50,13 @@ _NUMBER_WORDS = frozenset(NUMBER_WORDS) | frozenset(
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NAMES = re.compile(r"\b[^\W\d_][\w]*(?:[-.][\w]+)*", re.UNICODE)  # words, and names with digits in them
+# A section number heading a line: « 8 -1 – 1 -1 - Comment ... », « 2.1 Modèle ... », « 3 : récupérer ... »:
+# numbers of one or two digits joined by dots or dashes, or one ended by a dash, dot, colon or
+# parenthesis, then a word. It numbers the text; it is no quantity of it.
+_OUTLINE = re.compile(
+    r"^[ \t#*>-]*[1-9]\d?(?:(?:[ \t]*[-–.][ \t]*\d{1,2})+[ \t]*[-–.):]?|[ \t]*[-–.):])[ \t]+(?=[^\W\d_])",
+    re.MULTILINE | re.UNICODE,
+)
 # ", et" + (a preposition) + an interrogative word: where a second question starts.
 _NEXT_QUESTION = re.compile(
     r",?\s+et\s+(?=(?:(?:à|de|d['’]|dans|sur|par|pour|en|avec|selon)\s*)?"
@@ -91,9 +98,16 @@ def parts(question: str) -> list[str]:
 
 def quantities(text: str) -> set[str]:
     """Numbers in digits (normalised by ``rag.support.numbers``) and French number words; not
-    the digits of a name ("GPT-3.5", "V3", "Llama3": a word that starts with a letter)."""
+    the digits of a name ("GPT-3.5", "V3", "Llama3": a word that starts with a letter), nor a
+    section number heading a line (« 8 -3 -17 - Comparaison ... »)."""
     words = {w for w in _WORD.findall(text.lower()) if w in _NUMBER_WORDS}
-    return numbers(_NAMES.sub(" ", text)) | words
+    return numbers(_NAMES.sub(" ", _OUTLINE.sub(" ", text))) | words
+
+
+def _named_numbers(text: str) -> set[str]:
+    """The numbers inside the names of ``text`` ("GPT-4" -> "4"): an answer that writes the name
+    apart (« GPT – 4 ») gives no new quantity by it."""
+    return {n for name in _NAMES.findall(text) for n in numbers(re.sub(r"[^\d.,]+", " ", name))}
 
 
 def shortfall(question: str, answered: Sequence[tuple[str, Sequence[str]]]) -> str | None:
@@ -104,7 +118,7 @@ def shortfall(question: str, answered: Sequence[tuple[str, Sequence[str]]]) -> s
     if not answered:
         return None
     question_terms = set(analyze(question))
-    question_quantities = quantities(question)
+    question_quantities = quantities(question) | _named_numbers(question)
     adding = [
         (sentence, passages)
         for sentence, passages in ((strip_markers(s), p) for s, p in answered)

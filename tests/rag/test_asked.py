@@ -84,3 +84,17 @@ def test_the_digits_of_a_name_are_no_quantity():
     question = "Combien coûte l'abonnement mensuel au fournil ?"
     answer = [("Le fournil vend le pain Levain-2 et la baguette T65 [1].", ["Le fournil vend le pain Levain-2."])]
     assert shortfall(question, answer) == "the question asks how many and the answer gives no number"
+
+
+def test_a_section_number_heading_a_line_is_no_quantity():
+    assert quantities("8 -1 – 1 -1 - Comment cuit le pain ?\n\n2.1\tLe four\n3 : enfourner") == set()
+    assert quantities("5 millions de pains\n0.5 pour un match nul\n2023 : le four") == {"5", "millions", "0.5", "2023"}
+    question = "Quel chiffre donne le fournil pour sa production ?"
+    answer = [("8 -3 -17 - La production du fournil\n\nLe fournil produit du pain.", [BAKERY])]
+    assert shortfall(question, answer) == "the question asks how many and the answer gives no number"
+
+
+def test_a_name_of_the_question_written_apart_gives_no_quantity():
+    question = "Quelle taille les notes donnent-elles pour GPT-4 ?"
+    assert shortfall(question, [("Une comparaison avec GPT – 4 [1].", ["GPT – 4 est grand."])]) is not None
+    assert shortfall(question, [("GPT – 4 compte 1 800 milliards de paramètres [1].", ["1 800 milliards"])]) is None
