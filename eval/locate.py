@@ -8,7 +8,9 @@ Usage::
 
 For each answerable question, the passages are the answerer's (``Answerer.passages``: k hits,
 tables of contents and bibliographies passed over); every window of them is ranked for the
-whole question, once by support alone and once with the likelihood. Per ranking:
+whole question, once by support alone and once with the likelihood, leaving out the windows
+that introduce rather than answer, as the located answer does (``rag.answer.introducing``).
+Per ranking:
 
 - ``top1_keywords``: the share of questions whose first window holds every expected keyword
   (``eval.answer_metrics.keyword_hits``); ``top3_keywords``: the same for the first three
@@ -34,6 +36,7 @@ from eval.answer_metrics import keyword_hits
 from eval.dataset import load_questions
 from eval.inputs import command_parser, run_command
 from eval.metrics import COVERAGE_THRESHOLD, coverage, percentile
+from rag.answer import introducing
 from rag.errors import RagError
 
 RANKINGS = ("support", "support+likelihood")
@@ -42,7 +45,7 @@ RANKINGS = ("support", "support+likelihood")
 def _measure(locator, question, hits) -> tuple[dict, list]:
     texts = [h.chunk.text for h in hits]
     started = time.perf_counter()
-    ranked = locator.rank(question.question, texts)
+    ranked = locator.rank(question.question, texts, skip=introducing(texts))
     seconds = time.perf_counter() - started
     first = [texts[w.passage][w.span[0] : w.span[1]] for w in ranked[:3]]
     gold = bool(ranked) and any(coverage(q, [texts[ranked[0].passage]]) >= COVERAGE_THRESHOLD for q in question.quotes)

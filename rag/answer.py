@@ -64,6 +64,7 @@ CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _NAVIGATION_SLACK = 3  # passages retrieved beyond k, to replace tables of contents
 _ENDS_WITH_HEADING = re.compile(r"(?:^|\n)\s{0,3}#{1,6}\s[^\n]*\s*$")
+_QUESTION_IN = re.compile(r"\?(?=[\s»\"'*)]|$)")  # a sentence ending with "?" (not a URL's query)
 _REFUSAL = re.compile("|".join(prompts.REFUSAL_PATTERNS), re.IGNORECASE)
 ELSEWHERE = "the model's sentences cite none of the passages that answer best"
 
@@ -339,10 +340,11 @@ class Answerer:
         texts = [h.chunk.text for h in shown]
         quotes: list[SentenceCheck] = []
         for part in parts(question):
-            ranked = self.locator.rank(part, texts, skip=_introducing(texts), asked=question)
+            ranked = self.locator.rank(part, texts, skip=introducing(texts), asked=question)
             if ranked and not any(_overlap(q.spans.get(ranked[0].passage + 1, (0, 0)), ranked[0].span) for q in quotes):
                 quotes.append(_quote(ranked[0].passage + 1, texts[ranked[0].passage], ranked[0].span, at=0))
-        answered = [(q.text, [texts[n - 1] for n in q.citations]) for q in quotes]
+        # The windows as they stand in their passages: a line's section number is told apart there.
+        answered = [(texts[n - 1][a:b], [texts[n - 1]]) for q in quotes for n, (a, b) in q.spans.items()]
         if not quotes or shortfall(question, answered):
             return []
         return quotes
@@ -528,19 +530,20 @@ def _messages(question: str, numbered: list[tuple[int, Hit, str]]) -> list[dict]
     ]
 
 
-def _introducing(passages: list[str]):
-    """``skip`` for ``Locator.rank``: windows ending with a heading or a question, which
-    introduce what the window leaves out."""
+def introducing(passages: list[str]):
+    """``skip`` for ``Locator.rank``: windows ending with a heading, or holding a question (a
+    document's question heads its answer: « Comment est calculé le score ELO ? »). They
+    introduce what they leave out, and match the question's words better than the answer does."""
     return lambda i, span: _introduces(passages[i][span[0] : span[1]])
 
 
 def _introduces(window: str) -> bool:
-    return bool(_ENDS_WITH_HEADING.search(window)) or window.rstrip(" »\"'*)").endswith("?")
+    return bool(_ENDS_WITH_HEADING.search(window) or _QUESTION_IN.search(window))
 
 
 def _not_answering(question: str, passages: list[str]):
     """``skip`` for ``Locator.rank``, for the excerpt that ends an accepted answer: windows that
-    introduce (``_introducing``) or that do not give what ``question`` asks (``rag.asked.shortfall``:
+    introduce (``introducing``) or that do not give what ``question`` asks (``rag.asked.shortfall``:
     no number for « combien »...). Not for the located answer, which has no accepted draft
     behind it: there, the best window must give what is asked, not merely some window."""
     return lambda i, span: (

@@ -29,6 +29,7 @@ This module does not choose what to show or refuse (``rag.answer``).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from rag import prompts
@@ -109,7 +110,7 @@ class Locator:
             likelihood = dict(zip(pool, scores))
             signals.append(scores)
         combined = [sum(values) for values in zip(*map(_standardised, signals))]
-        ranked = sorted(zip(pool, combined), key=lambda item: -item[1])
+        ranked = _fuller_first(sorted(zip(pool, combined), key=lambda item: -item[1]), places, texts)
         located = [
             Located(places[j][0], places[j][1], score, for_question[j], likelihood.get(j)) for j, score in ranked
         ]
@@ -120,3 +121,32 @@ class Locator:
 
 def _added(a: list[float], b: list[float]) -> list[float]:
     return [x + y for x, y in zip(_standardised(a), _standardised(b))]
+
+
+def _fuller_first(ranked: list[tuple[int, float]], places, texts) -> list[tuple[int, float]]:
+    """``ranked`` with each window preceded by the fuller copies of it elsewhere: a window all of
+    whose words another window holds, with more, at another place (slides shown a line at a
+    time repeat the earlier lines). The fuller one says the same and what the repeat left out;
+    it takes the better score of the two, so scores stay in ranked order."""
+    words = {j: frozenset(re.findall(r"\w+", texts[j].lower())) for j, _ in ranked}
+    out: list[tuple[int, float]] = []
+    placed: set[int] = set()
+    for j, score in ranked:
+        if j in placed:
+            continue
+        fuller = [
+            k
+            for k, _ in ranked
+            if k not in placed and k != j and words[j] < words[k] and not _same_place(places[j], places[k])
+        ]
+        for k in fuller:
+            out.append((k, score))
+            placed.add(k)
+        out.append((j, score))
+        placed.add(j)
+    return out
+
+
+def _same_place(x: tuple[int, tuple[int, int]], y: tuple[int, tuple[int, int]]) -> bool:
+    """Whether two windows (passage, span) share text."""
+    return x[0] == y[0] and x[1][0] < y[1][1] and y[1][0] < x[1][1]

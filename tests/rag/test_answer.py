@@ -13,10 +13,10 @@ from rag.answer import (
     ELSEWHERE,
     Answerer,
     AnswerSettings,
-    _introducing,
     _not_answering,
     answer_sentences,
     evidence_score,
+    introducing,
     is_refusal,
     parse_markers,
     plain,
@@ -152,7 +152,7 @@ def test_which_windows_may_end_an_answer_as_its_excerpt():
     )
     question = "Combien de temps cuit le pain au levain ?"
     spans = {passage[a:b].strip(): (a, b) for a, b in windows(passage)}
-    skip_quote, skip_located = _not_answering(question, [passage]), _introducing([passage])
+    skip_quote, skip_located = _not_answering(question, [passage]), introducing([passage])
     asking = spans["Combien de temps cuit le pain au levain ?"]
     restating = spans["La question revient souvent."]
     answering = spans["Le pain au levain cuit quarante minutes."]
@@ -161,6 +161,11 @@ def test_which_windows_may_end_an_answer_as_its_excerpt():
     assert skip_quote(0, heading) and skip_located(0, heading)  # so does a heading
     assert skip_quote(0, restating) and not skip_located(0, restating)  # no number for « combien »
     assert not skip_quote(0, answering) and not skip_located(0, answering)
+    # a window that holds the passage's question matches the question best and answers nothing
+    both = next(span for text, span in spans.items() if text.startswith("Combien") and "revient" in text)
+    assert skip_quote(0, both) and skip_located(0, both)
+    url = "Le tarif est sur https://fournil.example/prix?pain=levain : trois euros."
+    assert not introducing([url])(0, (0, len(url)))  # a link's « ? » asks nothing
 
 
 def test_a_sentence_citing_none_of_the_excerpts_passages_is_left_out(service):

@@ -81,3 +81,18 @@ def test_a_part_of_a_question_is_scored_by_the_whole_question():
     whole = "Que fait le fournil, et combien de temps cuit ce pain ?"
     Locator(LexicalSemanticSupport(None), llm, pool=3).rank("Combien de temps cuit ce pain ?", PASSAGES, asked=whole)
     assert replies == [whole] * 3
+
+
+def test_a_fuller_copy_of_a_window_elsewhere_comes_before_it():
+    # slides shown a line at a time: the later slide repeats the earlier line and adds the answer
+    slides = [
+        "Le levain nourrit la pâte.\n\nLe four cuit la pâte.",
+        "Le levain nourrit la pâte : farine et eau.\n\nLe four cuit la pâte : au bois.",
+    ]
+    question = "Que nourrit le levain dans la pâte ?"
+    ranked = Locator(LexicalSemanticSupport(None), _likes("Le levain nourrit la pâte."), pool=6).rank(question, slides)
+    texts = [_text(w, slides) for w in ranked]
+    assert texts.index("Le levain nourrit la pâte : farine et eau.") < texts.index("Le levain nourrit la pâte.")
+    # a window and its own two-sentence extension share their text: no copy, no reordering
+    alone = Locator(LexicalSemanticSupport(None)).rank(question, slides[:1])
+    assert [w.support for w in alone] == sorted((w.support for w in alone), reverse=True)
