@@ -63,8 +63,12 @@ from rag.types import Answer, Citation, Hit, SentenceCheck
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _NAVIGATION_SLACK = 3  # passages retrieved beyond k, to replace tables of contents
-_ENDS_WITH_HEADING = re.compile(r"(?:^|\n)\s{0,3}#{1,6}\s[^\n]*\s*$")
-_QUESTION_IN = re.compile(r"\?(?=[\s»\"'*)]|$)")  # a sentence ending with "?" (not a URL's query)
+# A last line that is a heading: markdown's, or a section number and a title (« 4.2 Historique des LLM »).
+_ENDS_WITH_HEADING = re.compile(
+    r"(?:^|\n)(?:\s{0,3}#{1,6}\s[^\n]*"
+    r"|[ \t]*[1-9]\d?(?:[ \t]*[-–.][ \t]*\d{1,2})+[ \t]*[-–.]?[ \t]+[^\W\d_][^\n]*[^\s.!?…:;,])\s*$"
+)
+_QUESTION_END = re.compile(r"\?[\s»\"'*)]*(?=\s|$)")  # a question's end (not a URL's « ?q= »)
 _REFUSAL = re.compile("|".join(prompts.REFUSAL_PATTERNS), re.IGNORECASE)
 ELSEWHERE = "the model's sentences cite none of the passages that answer best"
 
@@ -533,12 +537,13 @@ def _messages(question: str, numbered: list[tuple[int, Hit, str]]) -> list[dict]
 def introducing(passages: list[str]):
     """``skip`` for ``Locator.rank``: windows ending with a heading, or holding a question (a
     document's question heads its answer: « Comment est calculé le score ELO ? »). They
-    introduce what they leave out, and match the question's words better than the answer does."""
+    introduce what they leave out, and they match the question's words better than the answer
+    does: the likelihood of a question after a window that holds it is high, whatever follows."""
     return lambda i, span: _introduces(passages[i][span[0] : span[1]])
 
 
 def _introduces(window: str) -> bool:
-    return bool(_ENDS_WITH_HEADING.search(window) or _QUESTION_IN.search(window))
+    return bool(_ENDS_WITH_HEADING.search(window) or _QUESTION_END.search(window))
 
 
 def _not_answering(question: str, passages: list[str]):

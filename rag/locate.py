@@ -15,13 +15,19 @@ Two signals, each standardised (z-score) over a pool of candidates and added:
 Given the model's ``answer`` too (the sentences it wrote), a third signal is the window's
 support for that answer: where the model found what it says.
 
-On dev (51 answerable questions, the answerer's 5 passages; ``python -m eval.locate``), the
-window ranked first holds every expected keyword for 19 questions by support alone and 28 with
-the likelihood (pool of 10 windows; 25-27 for pools of 5 to 30 in an earlier trial). With the
-offline model, scoring 10 windows takes about 3 s on 2 CPU cores. Tried and not kept (no gain
-on dev): a yes/no relevance judgement by the same model, removing duplicate windows from the
-pool, the window's preceding sentences as context, other reductions of the per-token scores,
-a later part of a compound question ranked with the names its earlier parts give.
+A window whose words another window of the pool holds, with more, at another place comes
+after that fuller copy (slides shown a line at a time repeat the earlier lines; the last one
+says the same and what the others leave out).
+
+On dev (51 answerable questions, the answerer's 5 passages, the windows that introduce left out
+as for the located answer; ``python -m eval.locate``), the window ranked first holds every
+expected keyword for 22 questions by support alone and 30 with the likelihood (pool of 10
+windows; before fuller copies came first and windows holding a question were left out: 19 and
+28; 25-27 for pools of 5 to 30 in an earlier trial). With the offline model, scoring 10 windows
+takes about 3.5 s on 2 CPU cores. Tried and not kept (no gain on dev): a yes/no relevance
+judgement by the same model, removing duplicate windows from the pool, the window's preceding
+sentences as context, other reductions of the per-token scores, a later part of a compound
+question ranked with the names its earlier parts give.
 
 This module does not choose what to show or refuse (``rag.answer``).
 """

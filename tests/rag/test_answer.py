@@ -161,9 +161,18 @@ def test_which_windows_may_end_an_answer_as_its_excerpt():
     assert skip_quote(0, heading) and skip_located(0, heading)  # so does a heading
     assert skip_quote(0, restating) and not skip_located(0, restating)  # no number for « combien »
     assert not skip_quote(0, answering) and not skip_located(0, answering)
-    # a window that holds the passage's question matches the question best and answers nothing
-    both = next(span for text, span in spans.items() if text.startswith("Combien") and "revient" in text)
-    assert skip_quote(0, both) and skip_located(0, both)
+    numbered = "Le four chauffe au bois.\n\n4.2 Historique du fournil"
+    assert introducing([numbered])(0, (0, len(numbered)))  # a section number and a title: a heading
+    assert not introducing(["Le four a 4.2 mètres."])(0, (0, 21))
+
+
+def test_a_window_holding_the_documents_question_is_no_answer():
+    # « Q ? A. »: the question's words make it rank first whatever A says; A has its own window
+    passage = "8 -1 - Combien de temps cuit le pain au levain ?\n\nLe pain cuit quarante minutes."
+    skip = introducing([passage])
+    assert skip(0, (0, len(passage)))
+    start = passage.index("Le pain")
+    assert not skip(0, (start, len(passage)))
     url = "Le tarif est sur https://fournil.example/prix?pain=levain : trois euros."
     assert not introducing([url])(0, (0, len(url)))  # a link's « ? » asks nothing
 
