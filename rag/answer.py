@@ -53,7 +53,7 @@ from pathlib import Path
 
 from rag import prompts
 from rag.analysis import analyze, analyze_question
-from rag.asked import parts, shortfall
+from rag.asked import SECTION_NUMBER, parts, shortfall
 from rag.errors import RagError
 from rag.locate import Locator
 from rag.retriever import Filters, Retriever
@@ -66,7 +66,7 @@ _NAVIGATION_SLACK = 3  # passages retrieved beyond k, to replace tables of conte
 # A last line that is a heading: markdown's, or a section number and a title (« 4.2 Historique des LLM »).
 _ENDS_WITH_HEADING = re.compile(
     r"(?:^|\n)(?:\s{0,3}#{1,6}\s[^\n]*"
-    r"|[ \t]*[1-9]\d?(?:[ \t]*[-–.][ \t]*\d{1,2})+[ \t]*[-–.]?[ \t]+[^\W\d_][^\n]*[^\s.!?…:;,])\s*$"
+    rf"|[ \t]*{SECTION_NUMBER}[ \t]*[-–.]?[ \t]+[^\W\d_][^\n]*[^\s.!?…:;,])\s*$"
 )
 _QUESTION_END = re.compile(r"\?[\s»\"'*)]*(?=\s|$)")  # a question's end (not a URL's « ?q= »)
 _REFUSAL = re.compile("|".join(prompts.REFUSAL_PATTERNS), re.IGNORECASE)

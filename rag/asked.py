@@ -53,8 +53,9 @@ _NAMES = re.compile(r"\b[^\W\d_][\w]*(?:[-.][\w]+)*", re.UNICODE)  # words, and 
 # A section number heading a line: « 8 -1 – 1 -1 - Comment ... », « 2.1 Modèle ... », « 3 : récupérer ... »:
 # numbers of one or two digits joined by dots or dashes, or one ended by a dash, dot, colon or
 # parenthesis, then a word. It numbers the text; it is no quantity of it.
+SECTION_NUMBER = r"[1-9]\d?(?:[ \t]*[-–.][ \t]*\d{1,2})+"  # « 2.1 », « 8 -3 -17 »: a numbered heading's number
 _OUTLINE = re.compile(
-    r"^[ \t#*>-]*[1-9]\d?(?:(?:[ \t]*[-–.][ \t]*\d{1,2})+[ \t]*[-–.):]?|[ \t]*[-–.):])[ \t]+(?=[^\W\d_])",
+    rf"^[ \t#*>-]*(?:{SECTION_NUMBER}[ \t]*[-–.):]?|[1-9]\d?[ \t]*[-–.):])[ \t]+(?=[^\W\d_])",
     re.MULTILINE | re.UNICODE,
 )
 # ", et" + (a preposition) + an interrogative word: where a second question starts.
