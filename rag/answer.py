@@ -36,6 +36,10 @@ The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
    that passage was passed over as an answer to the question, and is usually a tangent.
    When that leaves none of the model's sentences, the model and the excerpts disagree on
    where the answer is: the answer is then the located one (step 5), judged alone.
+   A question's later part that names nothing of its own (« ..., et quel est le poids de
+   ce four ? ») is about the names before it (``rag.asked.referents``): its window comes
+   from a passage that writes one of them, and not from after another name (« Le BrasEro
+   pèse douze cents kilos. »): the figure of another thing is no answer.
 
 With no LLM (``llm=None``) the answer is extractive: the best-supported sentences of the
 passages, cited the same way. This module does not retrieve (``rag.retriever``) or load
@@ -53,7 +57,7 @@ from pathlib import Path
 
 from rag import prompts
 from rag.analysis import analyze, analyze_question
-from rag.asked import SECTION_NUMBER, parts, shortfall
+from rag.asked import SECTION_NUMBER, distinct_names, mentions, parts, referents, shortfall
 from rag.errors import RagError
 from rag.locate import Locator
 from rag.retriever import Filters, Retriever
@@ -331,7 +335,10 @@ class Answerer:
         the question best (``rag.locate``), taken in turn from each question of a compound
         question's ranking, so that each gets its best passage first."""
         texts = [h.chunk.text for h in shown]
-        rankings = [[w.passage for w in self.locator.rank(part, texts, asked=question)] for part in parts(question)]
+        rankings = [
+            [w.passage for w in self.locator.rank(part, texts, skip=_about(about, texts), asked=question)]
+            for part, about in referents(question)
+        ]
         picked = [n for turn in zip(*rankings) for n in turn]
         picked += [n for ranking in rankings for n in ranking]
         wanted = max(self.settings.second_look_passages, len(rankings))
@@ -343,9 +350,20 @@ class Answerer:
         (``rag.asked.shortfall``: a restatement, no number for « combien »...)."""
         texts = [h.chunk.text for h in shown]
         quotes: list[SentenceCheck] = []
-        for part in parts(question):
-            ranked = self.locator.rank(part, texts, skip=introducing(texts), asked=question)
-            if ranked and not any(_overlap(q.spans.get(ranked[0].passage + 1, (0, 0)), ranked[0].span) for q in quotes):
+        for part, about in referents(question):
+            skip = _either(introducing(texts), _about(about, texts))
+            ranked = self.locator.rank(part, texts, skip=skip, asked=question)
+            if ranked and _quoted(quotes, ranked[0]):
+                # Its best window is quoted already: enough if the quotes give what it asks,
+                # else its best window elsewhere that does.
+                said = [(texts[n - 1][a:b], [texts[n - 1]]) for q in quotes for n, (a, b) in q.spans.items()]
+                falls_short = _not_answering(part, texts, question)
+                ranked = (
+                    []
+                    if not shortfall(part, said, question)
+                    else [w for w in ranked if not _quoted(quotes, w) and not falls_short(w.passage, w.span)]
+                )
+            if ranked:
                 quotes.append(_quote(ranked[0].passage + 1, texts[ranked[0].passage], ranked[0].span, at=0))
         # The windows as they stand in their passages: a line's section number is told apart there.
         answered = [(texts[n - 1][a:b], [texts[n - 1]]) for q in quotes for n, (a, b) in q.spans.items()]
@@ -471,8 +489,9 @@ class Answerer:
             return [], set()
         quotes: list[SentenceCheck] = []
         answering: set[int] = set()
-        for part in parts(question):
-            ranked = self.locator.rank(part, texts, answer=claim, skip=_not_answering(part, texts), asked=question)
+        for part, about in referents(question):
+            skip = _either(_not_answering(part, texts, question), _about(about, texts))
+            ranked = self.locator.rank(part, texts, answer=claim, skip=skip, asked=question)
             if not ranked:
                 continue
             n, (a, b) = ranked[0].passage + 1, ranked[0].span
@@ -546,15 +565,51 @@ def _introduces(window: str) -> bool:
     return bool(_ENDS_WITH_HEADING.search(window) or _QUESTION_END.search(window))
 
 
-def _not_answering(question: str, passages: list[str]):
+def _not_answering(question: str, passages: list[str], whole: str | None = None):
     """``skip`` for ``Locator.rank``, for the excerpt that ends an accepted answer: windows that
     introduce (``introducing``) or that do not give what ``question`` asks (``rag.asked.shortfall``:
-    no number for « combien »...). Not for the located answer, which has no accepted draft
-    behind it: there, the best window must give what is asked, not merely some window."""
+    no number for « combien »...; ``whole``: the compound question ``question`` is part of).
+    Not for the located answer, which has no accepted draft behind it: there, the best window
+    must give what is asked, not merely some window."""
     return lambda i, span: (
         _introduces(passages[i][span[0] : span[1]])
-        or bool(shortfall(question, [(passages[i][span[0] : span[1]], [passages[i]])]))
+        or bool(shortfall(question, [(passages[i][span[0] : span[1]], [passages[i]])], whole))
     )
+
+
+def _about(wanted: tuple[str, ...], passages: list[str]):
+    """``skip`` for ``Locator.rank``, for a part of a question that is about names it does not
+    write (``rag.asked.referents``: « ..., et quel est le poids de ce four ? »): the windows
+    of the passages that write none of them, when some passage writes one; else None. The
+    figure of another thing is no answer, however well its window matches « poids »."""
+    if not wanted:
+        return None
+    writing = [mentions(text, wanted) for text in passages]
+    if not any(writing):
+        return None
+
+    sentences = [split_sentences(text) for text in passages]
+
+    def elsewhere(i: int, span: tuple[int, int]) -> bool:
+        if not writing[i]:
+            return True
+        text = passages[i]
+        # What the window is about: the names it writes, or else those of the last sentence
+        # before it that writes some (« Le BrasEro pèse ... . Son poids ... »).
+        for a, b in [span] + [(a, b) for a, b in reversed(sentences[i]) if b <= span[0]]:
+            if mentions(text[a:b], wanted):
+                return False
+            if distinct_names(text[a:b]):
+                return True
+        return False
+
+    return elsewhere
+
+
+def _either(*skips):
+    """The ``skip`` that leaves out what any of ``skips`` (None: nothing) leaves out."""
+    live = [s for s in skips if s is not None]
+    return (lambda i, span: any(s(i, span) for s in live)) if live else None
 
 
 def _quote(n: int, passage: str, span: tuple[int, int], at: int) -> SentenceCheck:
@@ -584,6 +639,11 @@ def _focused(sentences: list[SentenceCheck], answering: set[int]) -> list[Senten
     passage held the gold evidence 3 times in 10 (the ones shared with an excerpt 31 in 35).
     The draft keeps them (``Answer.draft``)."""
     return [s for s in sentences if set(s.citations) & answering]
+
+
+def _quoted(quotes: list[SentenceCheck], window) -> bool:
+    """Whether ``window`` (a ``rag.locate.Located``) overlaps one of ``quotes``."""
+    return any(_overlap(q.spans.get(window.passage + 1, (0, 0)), window.span) for q in quotes)
 
 
 def _overlap(x: tuple[int, int], y: tuple[int, int]) -> bool:

@@ -18,7 +18,9 @@ checks catch that without a model:
 
 ``shortfall`` returns why an answer falls short, or None. ``parts`` splits a compound
 question ("Quel modèle ..., et combien de paramètres ... ?") into the questions it asks, so
-that each gets its own excerpt. This module does not score support or decide thresholds;
+that each gets its own excerpt; ``referents`` says what a part that names nothing is about
+(« ..., et quel est le poids de ce four ? »: the names of the parts before it), and
+``mentions`` whether a passage writes one of those names. This module does not score support or decide thresholds;
 ``rag.answer`` refuses when ``shortfall`` returns a reason.
 """
 
@@ -97,6 +99,50 @@ def parts(question: str) -> list[str]:
     return [f"{p[0].upper()}{p[1:]} ?" for p in pieces]
 
 
+def names(text: str) -> list[str]:
+    """The names in ``text``: words mixing letters and digits (« MPT-7B », « GPT-1 ») and words
+    with a capital letter, the first word aside (« MosaicML », « PaLM », « LSTM »)."""
+    words = _NAMES.findall(text)
+    return list(
+        dict.fromkeys(
+            w
+            for i, w in enumerate(words)
+            if (re.search(r"\d", w) and re.search(r"[^\W\d_]", w)) or (i > 0 and re.search(r"[A-ZÀ-Ý]", w))
+        )
+    )
+
+
+def distinct_names(text: str) -> list[str]:
+    """The names of ``text`` that no common word could be: with letters and digits (« GPT-4 »)
+    or a capital after a small letter (« DeepSeek », « PaLM »). Capitalised words and acronyms
+    (« Modèle », « LLM ») may be anything's."""
+    return [w for w in names(text) if re.search(r"\d", w) or re.search(r"[a-zà-ÿ][A-ZÀ-Ý]", w)]
+
+
+def referents(question: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Each part of ``question`` (``parts``) with the names it is about without writing them: a
+    later part that names nothing of its own (« ..., et quel est le poids de ce four ? »)
+    is about the names of the parts before it; the others, () (they say what they are about)."""
+    found, seen = [], []
+    for part in parts(question):
+        own = names(part)
+        found.append((part, () if own else tuple(seen)))
+        seen += [n for n in own if n not in seen]
+    return found
+
+
+def mentions(text: str, wanted: Sequence[str]) -> bool:
+    """Whether ``text`` writes one of the names ``wanted``, case and separators aside (« GPT-1 »
+    in « GPT1 », « PaLM » in « PALM »), as a whole word (« MPT » is not in « compte »)."""
+    for name in wanted:
+        chunks = re.findall(r"[^\W\d_]+|\d+", name)
+        if chunks and re.search(
+            r"(?<!\w)" + r"[\s\-–._]*".join(map(re.escape, chunks)) + r"(?!\w)", text, re.IGNORECASE
+        ):
+            return True
+    return False
+
+
 def quantities(text: str) -> set[str]:
     """Numbers in digits (normalised by ``rag.support.numbers``) and French number words; not
     the digits of a name ("GPT-3.5", "V3", "Llama3": a word that starts with a letter), nor a
@@ -111,15 +157,18 @@ def _named_numbers(text: str) -> set[str]:
     return {n for name in _NAMES.findall(text) for n in numbers(re.sub(r"[^\d.,]+", " ", name))}
 
 
-def shortfall(question: str, answered: Sequence[tuple[str, Sequence[str]]]) -> str | None:
+def shortfall(question: str, answered: Sequence[tuple[str, Sequence[str]]], whole: str | None = None) -> str | None:
     """Why the answer does not give what ``question`` asks, or None when it may.
 
     ``answered``: each supported answer sentence with the texts of the passages it cites.
+    ``whole``: the compound question ``question`` is a part of; its numbers are no new ones
+    either (« FB-12 » named in one part, « (Four Bois 12) » answers no « combien » of another).
     """
     if not answered:
         return None
     question_terms = set(analyze(question))
-    question_quantities = quantities(question) | _named_numbers(question)
+    asking = f"{question} {whole}" if whole else question
+    question_quantities = quantities(asking) | _named_numbers(asking)
     adding = [
         (sentence, passages)
         for sentence, passages in ((strip_markers(s), p) for s, p in answered)

@@ -13,6 +13,7 @@ from rag.answer import (
     ELSEWHERE,
     Answerer,
     AnswerSettings,
+    _about,
     _not_answering,
     answer_sentences,
     evidence_score,
@@ -59,14 +60,19 @@ class Scripted:
             yield word + " "
 
 
+def _indexed(tmp_path, docs: dict[str, str], params: ChunkingParams):
+    """An index of ``docs`` (name: text) under ``tmp_path``, with the hashing embedder."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    for name, text in docs.items():
+        (root / name).write_text(text, encoding="utf-8")
+    ingest([root], tmp_path / "index", HashingEmbedder(256), params, progress=False)
+    return tmp_path / "index"
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    root = tmp_path_factory.mktemp("docs")
-    for name, text in DOCS.items():
-        (root / name).write_text(text, encoding="utf-8")
-    index_dir = tmp_path_factory.mktemp("index")
-    ingest([root], index_dir, HashingEmbedder(256), ChunkingParams(60, 10), progress=False)
-    with RagService.open(index_dir) as svc:
+    with RagService.open(_indexed(tmp_path_factory.mktemp("service"), DOCS, ChunkingParams(60, 10))) as svc:
         yield svc
 
 
@@ -175,6 +181,36 @@ def test_a_window_holding_the_documents_question_is_no_answer():
     assert not skip(0, (start, len(passage)))
     url = "Le tarif est sur https://fournil.example/prix?pain=levain : trois euros."
     assert not introducing([url])(0, (0, len(url)))  # a link's « ? » asks nothing
+
+
+def test_a_part_about_an_earlier_name_is_answered_from_what_writes_that_name():
+    # « ..., et quelle est la taille de ce four ? » is about the FB-12: not the Brasero's size,
+    # nor a passage that never writes FB-12, nor a sentence whose last named subject is another.
+    fb12 = "Le FB-12 est le four de Dupont. Il mesure deux mètres. Le BrasEro mesure trois mètres. Sa taille étonne."
+    other = "La taille des fours varie de un à quatre mètres."
+    spans = {fb12[a:b]: (a, b) for a, b in windows(fb12)}
+    skip = _about(("FB", "FB-12"), [fb12, other])
+    assert skip(1, (0, len(other)))  # never writes FB-12
+    assert not skip(0, spans["Le FB-12 est le four de Dupont."])
+    assert not skip(0, spans["Il mesure deux mètres."])  # after a sentence about the FB-12
+    assert skip(0, spans["Le BrasEro mesure trois mètres."])
+    assert skip(0, spans["Sa taille étonne."])  # after a sentence about the BrasEro
+    assert _about((), [fb12]) is None and _about(("Dupont-9",), [other]) is None  # nothing to go by
+
+
+def test_a_compound_located_answer_quotes_each_part_where_its_subject_is(tmp_path):
+    fours = (
+        "Le FB-12 (Four Bois 12) est le four phare de Dupont. Il pèse neuf cents kilos.\n\n"
+        "Le BrasEro est un autre four. Sa taille et son poids : douze cents kilos pour cinq mètres de taille."
+    )
+    index_dir = _indexed(tmp_path, {"fours.txt": fours}, ChunkingParams(200, 10))
+    question = "Que veut dire FB dans FB-12, et quel est le poids de ce four ?"
+    llm = Scripted("Les girafes dansent le tango [1].")
+    with RagService.open(index_dir) as svc:
+        answer = _answerer(svc, llm, min_evidence=0.0, located_answer=True).ask(question)
+    assert not answer.abstained and answer.mode == "extractive"
+    assert "Four Bois 12" in answer.text and "neuf cents kilos" in answer.text
+    assert "douze cents" not in answer.text  # the BrasEro's weight, well matched by « poids », is not the FB-12's
 
 
 def test_a_sentence_citing_none_of_the_excerpts_passages_is_left_out(service):
@@ -356,18 +392,13 @@ def test_restating_the_question_is_refused(service):
 
 
 def test_a_table_of_contents_is_neither_shown_nor_cited(tmp_path):
-    root = tmp_path / "docs"
-    root.mkdir()
-    for name, text in DOCS.items():
-        (root / name).write_text(text, encoding="utf-8")
-    (root / "sommaire.txt").write_text(
+    contents = (
         "Sommaire\n1\tLe fournil et ses horaires\t2\n2\tLe pain au levain : combien de temps cuit-il\t4\n"
-        "3\tLe four à bois chauffé au chêne\t6\n4\tLe musée et le marché\t9\n",
-        encoding="utf-8",
+        "3\tLe four à bois chauffé au chêne\t6\n4\tLe musée et le marché\t9\n"
     )
-    ingest([root], tmp_path / "index", HashingEmbedder(256), ChunkingParams(60, 10), progress=False)
+    index_dir = _indexed(tmp_path, {**DOCS, "sommaire.txt": contents}, ChunkingParams(60, 10))
     question = "Combien de temps cuit le pain au levain ?"
-    with RagService.open(tmp_path / "index") as svc:
+    with RagService.open(index_dir) as svc:
         assert "sommaire.txt" in [h.chunk.source for h in svc.retriever.retrieve(question, 3).hits]
         answer = _answerer(svc, None).ask(question)
     assert "sommaire.txt" not in [h.chunk.source for h in answer.hits] and len(answer.hits) == 3  # refilled

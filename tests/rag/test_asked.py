@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.asked import asked, parts, quantities, shortfall
+from rag.asked import asked, distinct_names, mentions, names, parts, quantities, referents, shortfall
 
 BAKERY = "Le fournil emploie trois boulangers et cuit 400 baguettes par jour dans un four à bois."
 MUSEUM = "Le musée municipal expose des tableaux flamands dans douze salles."
@@ -43,6 +43,47 @@ def test_a_compound_question_splits_into_the_questions_it_asks():
     assert parts("Le pain et la brioche cuisent-ils au bois ?") == ["Le pain et la brioche cuisent-ils au bois ?"]
     # "et quand" names nothing of its own: one question about one subject
     assert parts("Qui a peint ce tableau et quand ?") == ["Qui a peint ce tableau et quand ?"]
+
+
+def test_names_are_words_with_capitals_past_the_first_or_with_digits():
+    assert names("Quel four le Fournil-Dupont vend-il, le FB-12 ou le Brasero ?") == [
+        "Fournil-Dupont",
+        "FB-12",
+        "Brasero",
+    ]
+    assert names("Combien coûte l'entrée du musée ?") == []
+    # Capitalised words and acronyms may be anything's; a name with digits or a capital after
+    # a small letter is one thing's.
+    assert distinct_names("Le FB-12 du Fournil et le BrasEro chauffent. Le LLM aussi.") == ["FB-12", "BrasEro"]
+
+
+def test_a_part_that_names_nothing_is_about_the_names_before_it():
+    question = "Que veut dire le sigle FB dans FB-12, et quelle est la taille de ce four ?"
+    assert referents(question) == [
+        ("Que veut dire le sigle FB dans FB-12 ?", ()),
+        ("Quelle est la taille de ce four ?", ("FB", "FB-12")),
+    ]
+    # a part that names its own subject is about it
+    assert referents("Quel four vend Dupont, et combien coûte le Brasero ?") == [
+        ("Quel four vend Dupont ?", ()),
+        ("Combien coûte le Brasero ?", ()),
+    ]
+    assert referents("Quelle est la taille du FB-12 ?") == [("Quelle est la taille du FB-12 ?", ())]
+
+
+def test_the_numbers_of_the_whole_question_are_no_answer_to_one_of_its_parts():
+    part, whole = "Quel est le poids de ce four ?", "Que veut dire FB dans FB-12, et quel est le poids de ce four ?"
+    window = [("Le FB-12 (Four Bois 12) est le four de Dupont.", ["Le FB-12 (Four Bois 12) est le four de Dupont."])]
+    assert shortfall(part, window) is None  # « 12 », read alone, is a number the part does not hold
+    assert shortfall(part, window, whole) is not None
+
+
+def test_a_name_is_mentioned_whatever_its_case_and_separators():
+    assert mentions("le four FB12 chauffe", ["FB-12"]) and mentions("FB 12", ["FB-12"])
+    assert mentions("Le BRASERO", ["Brasero"]) and mentions("FB-12 :", ["Dupont", "FB-12"])
+    assert not mentions("un four FB-120", ["FB-12"])
+    assert not mentions("il compte trois fours", ["MPT"])  # a whole word, not letters inside one
+    assert not mentions("rien", [])
 
 
 def test_quantities_read_digits_and_number_words_not_articles():
