@@ -27,7 +27,8 @@ windows; before fuller copies came first and windows holding a question were lef
 takes about 3.5 s on 2 CPU cores. Tried and not kept (no gain on dev): a yes/no relevance
 judgement by the same model, removing duplicate windows from the pool, the window's preceding
 sentences as context, other reductions of the per-token scores, a later part of a compound
-question ranked with the names its earlier parts give.
+question ranked with the names its earlier parts give (``rag.answer`` leaves out the windows
+about other names instead).
 
 This module does not choose what to show or refuse (``rag.answer``).
 """
