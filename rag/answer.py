@@ -356,18 +356,15 @@ class Answerer:
             if ranked and _quoted(quotes, ranked[0]):
                 # Its best window is quoted already: enough if the quotes give what it asks,
                 # else its best window elsewhere that does.
-                said = [(texts[n - 1][a:b], [texts[n - 1]]) for q in quotes for n, (a, b) in q.spans.items()]
                 falls_short = _not_answering(part, texts, question)
                 ranked = (
                     []
-                    if not shortfall(part, said, question)
+                    if not shortfall(part, _as_answered(quotes, texts), question)
                     else [w for w in ranked if not _quoted(quotes, w) and not falls_short(w.passage, w.span)]
                 )
             if ranked:
                 quotes.append(_quote(ranked[0].passage + 1, texts[ranked[0].passage], ranked[0].span, at=0))
-        # The windows as they stand in their passages: a line's section number is told apart there.
-        answered = [(texts[n - 1][a:b], [texts[n - 1]]) for q in quotes for n, (a, b) in q.spans.items()]
-        if not quotes or shortfall(question, answered):
+        if not quotes or shortfall(question, _as_answered(quotes, texts)):
             return []
         return quotes
 
@@ -501,9 +498,7 @@ class Answerer:
                 continue  # an excerpt already chosen answers this question as well as any window
             answering.add(n)
             said = claim + " " + " ".join(q.text for q in quotes)
-            if _words(plain(texts[n - 1][a:b])) in _words(said) or any(
-                n in q.spans and _overlap(q.spans[n], (a, b)) for q in quotes
-            ):
+            if _words(plain(texts[n - 1][a:b])) in _words(said) or _quoted(quotes, ranked[0]):
                 continue
             quotes.append(_quote(n, texts[n - 1], (a, b), at))
         return quotes, answering
@@ -639,6 +634,12 @@ def _focused(sentences: list[SentenceCheck], answering: set[int]) -> list[Senten
     passage held the gold evidence 3 times in 10 (the ones shared with an excerpt 31 in 35).
     The draft keeps them (``Answer.draft``)."""
     return [s for s in sentences if set(s.citations) & answering]
+
+
+def _as_answered(quotes: list[SentenceCheck], passages: list[str]) -> list[tuple[str, list[str]]]:
+    """``quotes`` as ``rag.asked.shortfall`` reads an answer: each window as it stands in its
+    passage (a line's section number is told apart there), with that passage."""
+    return [(passages[n - 1][a:b], [passages[n - 1]]) for q in quotes for n, (a, b) in q.spans.items()]
 
 
 def _quoted(quotes: list[SentenceCheck], window) -> bool:

@@ -20,12 +20,13 @@ checks catch that without a model:
 question ("Quel modèle ..., et combien de paramètres ... ?") into the questions it asks, so
 that each gets its own excerpt; ``referents`` says what a part that names nothing is about
 (« ..., et quel est le poids de ce four ? »: the names of the parts before it), and
-``mentions`` whether a passage writes one of those names. This module does not score support or decide thresholds;
-``rag.answer`` refuses when ``shortfall`` returns a reason.
+``mentions`` whether a passage writes one of those names. This module does not score support
+or decide thresholds; ``rag.answer`` refuses when ``shortfall`` returns a reason.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -134,13 +135,17 @@ def referents(question: str) -> list[tuple[str, tuple[str, ...]]]:
 def mentions(text: str, wanted: Sequence[str]) -> bool:
     """Whether ``text`` writes one of the names ``wanted``, case and separators aside (« GPT-1 »
     in « GPT1 », « PaLM » in « PALM »), as a whole word (« MPT » is not in « compte »)."""
-    for name in wanted:
-        chunks = re.findall(r"[^\W\d_]+|\d+", name)
-        if chunks and re.search(
-            r"(?<!\w)" + r"[\s\-–._]*".join(map(re.escape, chunks)) + r"(?!\w)", text, re.IGNORECASE
-        ):
-            return True
-    return False
+    return any(pattern.search(text) for pattern in map(_name_pattern, wanted) if pattern is not None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_pattern(name: str) -> re.Pattern | None:
+    """``name`` as a whole word, its letter and digit runs joined by any separators; None
+    when it has none."""
+    chunks = re.findall(r"[^\W\d_]+|\d+", name)
+    if not chunks:
+        return None
+    return re.compile(r"(?<!\w)" + r"[\s\-–._]*".join(map(re.escape, chunks)) + r"(?!\w)", re.IGNORECASE)
 
 
 def quantities(text: str) -> set[str]:
