@@ -44,7 +44,7 @@ from eval.answer_metrics import citation_scores, keyword_scores, summarise_answe
 from eval.dataset import Question, load_questions
 from eval.inputs import command_parser, run_command, update_index
 from rag.errors import RagError
-from rag.llms import ScriptedLLM
+from rag.testing import ScriptedLLM
 
 SYSTEMS = ("rag", "extractive", "langchain-stuff")
 LLM_SYSTEMS = ("rag", "langchain-stuff")
@@ -161,7 +161,7 @@ def _score(row: dict, question: Question, cited_texts: list[str] | None) -> dict
 
 def answer_row(question: Question, system: str, answer) -> dict:
     """A ``rag.types.Answer`` as a row: ``rag ask --json``'s fields, the question's, and the scores."""
-    from rag.cli import answer_to_json
+    from rag.serialize import answer_to_json
 
     data = answer_to_json(answer)
     del data["question"]  # the row keeps the question file's wording
@@ -175,7 +175,8 @@ def answer_row(question: Question, system: str, answer) -> dict:
 
 def stuff_row(question: Question, result: dict, support, threshold: float, model: str) -> dict:
     """A LangChain answer as a row; its sentences are checked against its documents afterwards."""
-    from rag.answer import answer_sentences, is_refusal
+    from rag.answering.checks import is_refusal
+    from rag.text.markers import answer_sentences
 
     text = result["text"]
     abstained = not text or is_refusal(text)

@@ -40,8 +40,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `rag` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.llms import TransformersLLM  # noqa: E402  (after the path fix; imports only the standard library)
-from rag.models import default_model_dir  # noqa: E402
+from rag.llm.default_model import default_model_dir  # noqa: E402
+from rag.llm.transformers_llm import TransformersLLM  # noqa: E402
+from rag.settings import Settings  # noqa: E402  (after the path fix; imports only the standard library)
 
 QWEN25_05B = {
     "model_type": "qwen2",
@@ -80,7 +81,7 @@ FRENCH = (
 
 def architecture() -> tuple[dict, str]:
     """The model's config values and where they came from."""
-    config_file = default_model_dir() / "config.json"
+    config_file = default_model_dir(Settings.load().llm.models_dir) / "config.json"
     if config_file.is_file():
         found = json.loads(config_file.read_text(encoding="utf-8"))
         values = {k: found[k] for k in _ARCH_KEYS if k in found}
@@ -150,8 +151,8 @@ def run(args) -> dict:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device {device} was asked but CUDA is not usable here (torch {torch.__version__}).")
     if device == "cpu":
-        from rag.llms import _cores
-        from rag.models import native_cpu_dtype
+        from rag.llm.devices import native_cpu_dtype
+        from rag.llm.devices import usable_cores as _cores
 
         torch.set_num_threads(_cores())
         dtype = getattr(torch, args.dtype or native_cpu_dtype())
@@ -165,7 +166,7 @@ def run(args) -> dict:
     started = time.perf_counter()
     model = build_model(values, device, dtype, attn)
     build_seconds = time.perf_counter() - started
-    tokenizer_dir = args.tokenizer or default_model_dir()
+    tokenizer_dir = args.tokenizer or default_model_dir(Settings.load().llm.models_dir)
     tokenizer, tokenizer_source = build_tokenizer(values["vocab_size"], tokenizer_dir)
 
     def sync():
@@ -260,7 +261,7 @@ def load_check(model, tokenizer, device: str) -> dict:
     asked for, dtype left to the loader) and return the load-time self-check."""
     import tempfile
 
-    from rag.llms import report_self_check
+    from rag.llm.factory import report_self_check
 
     with tempfile.TemporaryDirectory(prefix="bench-llm-") as folder:
         model.save_pretrained(folder)

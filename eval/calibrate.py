@@ -1,13 +1,13 @@
-"""Calibrate the answerer's thresholds on a question set; ``--write`` stores them for ``AnswerSettings``.
+"""Calibrate the answerer's thresholds on a question set; ``--write`` stores them with the index.
 
 Usage::
 
     python -m eval.calibrate --questions ../shared/eval/dev.jsonl --corpus ../shared/corpora/llm-fr \\
-        --index /tmp/llm-fr-index [--write] [--file rag/calibration.json] [--no-ingest | --rebuild]
+        --index /tmp/llm-fr-index [--write] [--no-ingest | --rebuild]
 
-Two thresholds of ``rag.answer.AnswerSettings``, each measured as the answerer computes it:
+Two thresholds of ``rag.settings.AnswerSettings``, each measured as the answerer computes it:
 
-- ``min_evidence`` (refuse before generating below it): ``rag.answer.evidence_score`` of every
+- ``min_evidence`` (refuse before generating below it): ``rag.answering.checks.evidence_score`` of every
   question over its top ``--k`` hits. Positives are the answerable questions, negatives the
   unanswerable ones; the threshold refuses as many unanswerable questions as possible while
   refusing at most 5% of the answerable ones (the rest of a 10% false-refusal budget is left
@@ -26,7 +26,8 @@ Two thresholds of ``rag.answer.AnswerSettings``, each measured as the answerer c
 scores; it maximises the negatives rejected within the positives' budget, then minimises
 the positives rejected, then takes the widest gap (the largest margin). The other settings
 (``max_unsupported``, ``reattribute_margin``) keep their defaults. This module changes no
-code: ``AnswerSettings.calibrated()`` reads the file.
+code: ``--write`` stores the values in the index directory (``rag.answering.calibration``), keyed
+by the embedder they were measured with; the answerer reads them from there.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from eval.dataset import Question, load_questions
 from eval.inputs import command_parser
@@ -139,7 +139,7 @@ def quantiles(values: Sequence[float]) -> dict[str, float]:
 # -- measuring --------------------------------------------------------------------------------
 def evidence_scores(service, questions: Sequence[Question], k: int) -> list[float]:
     """``evidence_score`` of each question exactly as ``Answerer.ask_stream`` computes it."""
-    from rag.answer import evidence_score
+    from rag.answering.checks import evidence_score
 
     idf = service.index.keywords().idf
     scores = []
@@ -150,7 +150,7 @@ def evidence_scores(service, questions: Sequence[Question], k: int) -> list[floa
 
 
 def reference_sentences(answer: str) -> list[str]:
-    from rag.support import split_sentences
+    from rag.text.sentences import split_sentences
 
     sentences = [answer[a:b].strip() for a, b in split_sentences(answer)] or [answer.strip()]
     return [s for s in sentences if re.search(r"\w", s)]
@@ -258,12 +258,9 @@ def calibrate(service, questions: Sequence[Question], k: int = 5) -> dict:
 
 # -- command line ---------------------------------------------------------------------------
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    from rag.answer import CALIBRATION_FILE
-
     parser = command_parser("python -m eval.calibrate", __doc__, out=False)
     parser.add_argument("--k", type=int, default=5, help="passages the answerer retrieves (AnswerSettings.k)")
-    parser.add_argument("--write", action="store_true", help="store the thresholds in --file")
-    parser.add_argument("--file", type=Path, default=CALIBRATION_FILE, help="calibration file to write")
+    parser.add_argument("--write", action="store_true", help="store the thresholds in the index directory")
     return parser.parse_args(argv)
 
 
@@ -289,8 +286,11 @@ def main(argv: Sequence[str] | None = None, *, embedder=None) -> int:
     result["date"] = datetime.date.today().isoformat()
     print(f"\nthresholds: {json.dumps(result['thresholds'])}")
     if args.write:
-        args.file.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"written: {args.file}")
+        from rag.answering.calibration import write
+
+        measured = {**result["measured"], "dataset": result["dataset"], "date": result["date"]}
+        path = write(args.index, result["measured"]["embedder"], result["thresholds"], measured)
+        print(f"written: {path}")
     return 0
 
 

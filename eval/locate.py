@@ -36,7 +36,7 @@ from eval.answer_metrics import keyword_hits
 from eval.dataset import load_questions
 from eval.inputs import command_parser, run_command
 from eval.metrics import COVERAGE_THRESHOLD, coverage, percentile
-from rag.answer import introducing
+from rag.answering.skips import introducing
 from rag.errors import RagError
 
 RANKINGS = ("support", "support+likelihood")
@@ -60,8 +60,8 @@ def _measure(locator, question, hits) -> tuple[dict, list]:
 
 def run(args: argparse.Namespace, *, embedder=None, llm=None) -> dict:
     from eval.answers import prepare_service
-    from rag.llms import can_score
-    from rag.locate import Locator
+    from rag.answering.locate import Locator
+    from rag.llm import can_score
 
     questions = [q for q in load_questions(args.questions) if q.answerable][: args.limit]
     if not questions:

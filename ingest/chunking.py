@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.sentences import split_sentences
+from rag.text.sentences import split_sentences
 from rag.types import Chunk, SourceDoc
 
 _BLANK_LINE = re.compile(r"\n\s*\n")

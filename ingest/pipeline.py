@@ -24,12 +24,12 @@ from ingest.chunking import ChunkingParams, chunk_document
 from ingest.readers import SUPPORTED_SUFFIXES, read_document
 from ingest.report import FileOutcome, IngestReport
 from ingest.scan import FoundFile, scan
-from ingest.sentences import split_sentences
-from rag.analysis import ANALYZER_ID, analyze
 from rag.embedders import Embedder
 from rag.errors import ReadError
 from rag.index import Index, encode_chunking
-from rag.store import DocumentRecord
+from rag.index.store import DocumentRecord
+from rag.text.analysis import ANALYZER_ID, analyze
+from rag.text.sentences import split_sentences
 from rag.types import Chunk, SourceDoc
 
 DEFAULT_MAX_FILE_MB = 20

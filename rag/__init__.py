@@ -2,6 +2,11 @@
 
 Importing this package is cheap: models and heavy libraries load on first use.
 
+The layers, each importing only those below it: ``types``, ``errors``, ``settings`` and ``text``
+(plain strings); ``index`` and ``embedders``; ``retrieval``; ``llm``; ``answering``; then the
+façade ``service`` (the only one that uses the ``ingest`` package), and on top of it ``cli``,
+``serialize``, ``langchain`` and ``testing``.
+
     from rag import RagService, Filters
     with RagService.open("path/to/index") as rag:
         for hit in rag.search("Qui a créé BLOOM ?", k=5):
@@ -10,7 +15,7 @@ Importing this package is cheap: models and heavy libraries load on first use.
 
 __version__ = "0.1.0"
 
-__all__ = ["RagService", "Filters", "Hit", "Chunk"]
+__all__ = ["RagService", "Settings", "Filters", "Hit", "Chunk", "Answer"]
 
 
 def __getattr__(name: str):
@@ -19,11 +24,15 @@ def __getattr__(name: str):
         from rag.service import RagService
 
         return RagService
+    if name == "Settings":
+        from rag.settings import Settings
+
+        return Settings
     if name == "Filters":
-        from rag.retriever import Filters
+        from rag.retrieval import Filters
 
         return Filters
-    if name in ("Hit", "Chunk"):
+    if name in ("Hit", "Chunk", "Answer"):
         from rag import types
 
         return getattr(types, name)

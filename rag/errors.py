@@ -12,7 +12,7 @@ class RagError(Exception):
     exit_code = 2
 
 
-class ConfigError(RagError):
+class ConfigError(RagError, ValueError):
     """A setting is missing or invalid."""
 
 

@@ -18,7 +18,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingDependencyError("langchain-core", extra="langchain", purpose="the LangChain retriever") from exc
 
-from rag.retriever import Filters
+from rag.retrieval import Filters
 from rag.types import Hit
 
 

@@ -1,37 +1,40 @@
 """The one façade the CLI, the UI, the evaluation and Python users go through.
 
-``RagService.open(index_dir)`` opens an index and the embedder it was built with;
+``RagService.open(index_dir, settings=...)`` opens an index and the embedder it was built with;
 ``search``/``retrieve`` run hybrid retrieval; ``ask``/``ask_stream`` answer with checked
-citations, with the local LLM or, without one, extractively. Models load on first use,
-once per service; the UI keeps one service per server process.
+citations, with the local LLM or, without one, extractively. ``ingest`` and ``remove`` change
+the index (one writer at a time; readers see the last committed generation). Models load on
+first use, once per service; the UI keeps one service per server process.
+
+    with RagService.open("path/to/index") as rag:
+        answer = rag.ask("Qui a développé BLOOM ?")
+
+This is the only module of ``rag`` that uses the ingestion package (``ingest``).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
-from dataclasses import fields
 from pathlib import Path
 
 from rag.embedders import Embedder, load_embedder
-from rag.errors import IndexMismatchError
-from rag.index import Index, default_index_dir
-from rag.retriever import Filters, Retrieval, RetrievalSettings, Retriever
+from rag.errors import IndexMismatchError, RagError
+from rag.index import STORE_FILE, Index
+from rag.retrieval import Filters, Retrieval, Retriever
+from rag.settings import Settings
 from rag.types import Answer, Hit
-
-# "auto": the offline default model when it is installed, else extractive answers.
-DEFAULT_LLM = os.environ.get("RAG_LLM", "auto")
 
 
 class RagService:
-    def __init__(self, index: Index, embedder: Embedder, settings: RetrievalSettings | None = None, llm="auto"):
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings | None = None, llm=None):
+        """``llm``: an LLM object, or None to load the one ``settings.llm.name`` names on first use."""
         self.index = index
         self.embedder = embedder
-        self.retriever = Retriever(index, embedder, settings)
-        self._llm_spec = llm
-        self._llm = None if isinstance(llm, str) else llm
-        self._llm_loaded = not isinstance(llm, str)
+        self.settings = settings or Settings()
+        self.retriever = Retriever(index, embedder, self.settings.retrieval)
+        self._llm = llm
+        self._llm_loaded = llm is not None
         self._answerers: dict[bool, object] = {}
         self._lock = threading.Lock()
 
@@ -39,24 +42,33 @@ class RagService:
     def open(
         cls,
         index_dir: Path | str | None = None,
+        *,
+        settings: Settings | None = None,
         embedder: Embedder | None = None,
-        llm=DEFAULT_LLM,
-        **settings,
+        llm=None,
+        **retrieval,
     ) -> RagService:
-        """Open ``index_dir`` (default location if None). ``settings`` are RetrievalSettings fields;
-        ``llm`` is "auto", "default", "none", a model id/dir, an http(s) URL, or an LLM object."""
-        known = {f.name for f in fields(RetrievalSettings)}
-        unknown = set(settings) - known
-        if unknown:
-            raise TypeError(f"unknown retrieval settings {sorted(unknown)}; known: {sorted(known)}")
-        index = Index.open(index_dir or default_index_dir())
-        embedder = embedder or load_embedder(index.embedder_id)
-        if embedder.model_id != index.embedder_id:
+        """Open ``index_dir`` (default: ``settings.index.directory``). ``llm``: an LLM object, or a
+        ``llm.name`` ("auto", "none", "default", a model id or folder, an http(s) URL); default
+        ``settings.llm.name``. ``retrieval``: ``retrieval.*`` settings, as keywords."""
+        settings = settings or Settings.load()
+        if retrieval:
+            settings = settings.merged({f"retrieval.{k}": v for k, v in retrieval.items()}, origin="open()")
+        if isinstance(llm, str):
+            settings, llm = settings.replace("llm.name", llm), None
+        if index_dir is not None:
+            settings = settings.replace("index.dir", Path(index_dir))
+        index = Index.open(settings.index.directory)
+        try:
+            embedder = embedder or load_embedder(index.embedder_id)
+            if embedder.model_id != index.embedder_id:
+                raise IndexMismatchError(
+                    f"The index was built with {index.embedder_id!r} but the embedder is {embedder.model_id!r}."
+                )
+        except BaseException:
             index.close()
-            raise IndexMismatchError(
-                f"The index was built with {index.embedder_id!r} but the embedder is {embedder.model_id!r}."
-            )
-        return cls(index, embedder, RetrievalSettings(**settings), llm=llm)
+            raise
+        return cls(index, embedder, settings, llm=llm)
 
     # -- retrieval ------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
@@ -71,19 +83,19 @@ class RagService:
         """The generative model, loaded on first use; None means extractive answers."""
         with self._lock:
             if not self._llm_loaded:
-                from rag.llms import load_llm
+                from rag.llm import load_llm
 
-                self._llm = load_llm(self._llm_spec)
+                self._llm = load_llm(self.settings.llm)
                 self._llm_loaded = True
         return self._llm
 
     def answerer(self, use_llm: bool = True):
-        from rag.answer import Answerer
+        from rag.answering import Answerer
 
         llm = self.llm if use_llm else None
         key = llm is not None
         if key not in self._answerers:
-            self._answerers[key] = Answerer(self.retriever, llm)
+            self._answerers[key] = Answerer(self.retriever, llm, settings=self.settings.answering)
         return self._answerers[key]
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None, use_llm: bool = True) -> Answer:
@@ -97,7 +109,7 @@ class RagService:
     def standalone_question(self, question: str, history: list[tuple[str, str]], use_llm: bool = True) -> str:
         """Rewrite a follow-up ("Et son prix ?") into a question that stands alone, from the
         conversation ``history`` of (question, answer) pairs, before retrieval."""
-        from rag.conversation import standalone_question
+        from rag.answering.conversation import standalone_question
 
         return standalone_question(question, history, self.llm if use_llm else None)
 
@@ -108,6 +120,13 @@ class RagService:
     def info(self) -> dict:
         return self.index.info()
 
+    def ingest(self, paths: list[Path | str], *, progress: bool | None = None, **options):
+        """Add or update ``paths`` in this index, with its own embedder and identity."""
+        return ingest(paths, self.settings, embedder=self.embedder, progress=progress, **options)
+
+    def remove(self, sources: list[str]) -> list[str]:
+        return remove(sources, self.settings)
+
     def close(self) -> None:
         self.index.close()
 
@@ -116,3 +135,83 @@ class RagService:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def ingest(
+    paths: list[Path | str],
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    rebuild: bool = False,
+    progress: bool | None = None,
+):
+    """Bring the index at ``settings.index.directory`` in step with the files under ``paths``;
+    returns the ``ingest.report.IngestReport``.
+
+    An existing index keeps what makes it (embedder, chunking, vector index type) unless
+    ``rebuild``: a setting left at its default takes the index's value, a setting changed from
+    its default must match it (else ``IndexMismatchError`` says how to rebuild)."""
+    from ingest.chunking import ChunkingParams
+    from ingest.pipeline import ingest as run
+
+    settings = settings or Settings.load()
+    directory = settings.index.directory
+    chosen = identity(settings, directory, rebuild)
+    try:
+        params = ChunkingParams(max_tokens=chosen["chunk_tokens"], overlap_tokens=chosen["overlap_tokens"])
+    except ValueError as exc:
+        raise RagError(str(exc)) from None
+    return run(
+        paths,
+        directory,
+        embedder or load_embedder(chosen["embedder"]),
+        params,
+        index_type=chosen["type"],
+        max_file_mb=settings.ingestion.max_file_mb,
+        rebuild=rebuild,
+        prune=settings.ingestion.prune,
+        progress=progress,
+    )
+
+
+def identity(settings: Settings, directory: Path, rebuild: bool = False) -> dict:
+    """The embedder, chunking and vector index type an ingestion into ``directory`` uses."""
+    wanted = {
+        "embedder": settings.index.embedder,
+        "type": settings.index.type,
+        "chunk_tokens": settings.ingestion.chunk_tokens,
+        "overlap_tokens": settings.ingestion.overlap_tokens,
+    }
+    if rebuild or not (directory / STORE_FILE).exists():
+        return wanted
+    defaults = Settings()
+    default = {
+        "embedder": defaults.index.embedder,
+        "type": defaults.index.type,
+        "chunk_tokens": defaults.ingestion.chunk_tokens,
+        "overlap_tokens": defaults.ingestion.overlap_tokens,
+    }
+    with Index.open(directory) as existing:
+        chunking = existing.chunking
+        stored = {
+            "embedder": existing.embedder_id,
+            "type": existing.meta.get("index_type", "auto"),
+            "chunk_tokens": chunking.get("max_tokens"),
+            "overlap_tokens": chunking.get("overlap_tokens"),
+        }
+    return {key: wanted[key] if wanted[key] != default[key] else stored[key] for key in wanted}
+
+
+def supported_suffixes() -> frozenset[str]:
+    """The file suffixes ingestion reads (``.pdf``, ``.docx``...)."""
+    from ingest.readers import SUPPORTED_SUFFIXES
+
+    return SUPPORTED_SUFFIXES
+
+
+def remove(sources: list[str], settings: Settings | None = None) -> list[str]:
+    """Delete documents from the index by source path; returns the ones that were indexed."""
+    from ingest.pipeline import remove_documents
+
+    settings = settings or Settings.load()
+    return remove_documents(settings.index.directory, sources)

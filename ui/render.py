@@ -201,7 +201,7 @@ def answer_pieces(answer: Answer) -> list[tuple[str, bool]] | None:
     the sentences do not add up to ``answer.text`` (then the text is shown as a whole)."""
     if not answer.sentences:
         return None
-    from rag.answer import with_markers
+    from rag.text.markers import with_markers
 
     pieces = [(with_markers(s.text, s.citations), s.supported) for s in answer.sentences]
     if " ".join(p for p, _ in pieces) != answer.text:

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.readers import SUPPORTED_SUFFIXES
+from rag.service import supported_suffixes
 
 UPLOADS_DIR = "uploads"
 MAX_UPLOAD_MB = 20
@@ -40,8 +40,8 @@ def safe_filename(name: str) -> str:
     base = "".join(c for c in base if unicodedata.category(c)[0] != "C")  # control characters
     stem, suffix = os.path.splitext(base)
     suffix = suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    if suffix not in supported_suffixes():
+        kinds = ", ".join(sorted(supported_suffixes()))
         raise UploadError(f"type de fichier non pris en charge « {suffix or '(aucun)'} » (acceptés : {kinds})")
     stem = _UNSAFE.sub("-", stem.replace(" ", "_"))
     stem = re.sub(r"-{2,}", "-", stem).strip("._-")[:MAX_NAME_CHARS] or "document"

@@ -8,9 +8,8 @@ import re
 import pytest
 
 from eval.answers import main, refusal_kind
-from rag.embedders import HashingEmbedder
-from rag.llms import ScriptedLLM
-from rag.prompts import REFUSAL
+from rag.answering.prompts import REFUSAL
+from rag.testing import HashingEmbedder, ScriptedLLM
 from tests.conftest import DEV_SET, LLM_FR
 from tests.eval.bakery import DOCS, QUESTIONS
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from eval.bench_llm import QWEN25_05B, TINY, architecture, prompt_of
-from rag.llms import ScriptedLLM
-from rag.models import DEFAULT_LLM
+from rag.llm.default_model import DEFAULT_LLM
+from rag.testing import ScriptedLLM
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from eval.calibrate import choose_threshold, histogram, main
-from rag.answer import load_calibration
-from rag.embedders import HashingEmbedder
+from rag.answering.calibration import CALIBRATION_FILE
+from rag.answering.calibration import thresholds as calibrated_thresholds
+from rag.testing import HashingEmbedder
 from tests.eval.bakery import QUESTIONS, write_questions
 
 
@@ -92,13 +93,16 @@ def run(tmp_path, questions, corpus, *extra):
 
 
 def test_calibrate_writes_thresholds_the_answerer_reads(tmp_path, tiny_corpus, tiny_questions, capsys):
-    path = tmp_path / "cal.json"
-    assert run(tmp_path, tiny_questions, tiny_corpus, "--write", "--file", str(path)) == 0
+    path = tmp_path / "index" / CALIBRATION_FILE
+    assert run(tmp_path, tiny_questions, tiny_corpus, "--write") == 0
     written = json.loads(path.read_text(encoding="utf-8"))
     thresholds = written["thresholds"]
     assert set(thresholds) == {"min_evidence", "support_threshold"}
     assert all(0.0 <= v <= 1.0 for v in thresholds.values())
-    assert load_calibration(path) == thresholds
+    assert written["embedder"] == "hashing-bow-256"
+    # kept with the index, for the embedder it was measured with only
+    assert calibrated_thresholds("hashing-bow-256", tmp_path / "index") == thresholds
+    assert calibrated_thresholds("hashing-bow-128", tmp_path / "index") != thresholds
 
     # Every answerable question's terms are in its document (score 1), the unanswerable's nowhere (0).
     evidence = written["measured"]["min_evidence"]
@@ -113,15 +117,15 @@ def test_calibrate_writes_thresholds_the_answerer_reads(tmp_path, tiny_corpus, t
     assert thresholds["support_threshold"] == pytest.approx((low_positive + high_negative) / 2, abs=1e-3)
     assert written["measured"]["embedder"] == "hashing-bow-256"
     assert written["measured"]["n_questions"] == len(QUESTIONS)
-    assert written["dataset"] == "questions.jsonl"
+    assert written["measured"]["dataset"] == "questions.jsonl"
 
     out = capsys.readouterr().out
     assert "chosen min_evidence = 0.5000" in out and f"written: {path}" in out
 
 
 def test_without_write_nothing_is_written(tmp_path, tiny_corpus, tiny_questions, capsys):
-    path = tmp_path / "cal.json"
-    assert run(tmp_path, tiny_questions, tiny_corpus, "--file", str(path)) == 0
+    path = tmp_path / "index" / CALIBRATION_FILE
+    assert run(tmp_path, tiny_questions, tiny_corpus) == 0
     assert not path.exists()
     assert "thresholds: {" in capsys.readouterr().out
 
@@ -135,9 +139,9 @@ def test_without_write_nothing_is_written(tmp_path, tiny_corpus, tiny_questions,
 )
 def test_a_question_set_missing_a_class_is_a_clean_error(tmp_path, tiny_corpus, capsys, keep, message):
     questions = write_questions(tmp_path / "q.jsonl", [q for q in QUESTIONS if keep(q)])
-    assert run(tmp_path, questions, tiny_corpus, "--write", "--file", str(tmp_path / "cal.json")) == 2
+    assert run(tmp_path, questions, tiny_corpus, "--write") == 2
     assert message in capsys.readouterr().err
-    assert not (tmp_path / "cal.json").exists()
+    assert not (tmp_path / "index" / CALIBRATION_FILE).exists()
 
 
 def test_questions_about_another_corpus_are_a_clean_error(tmp_path, tiny_corpus, capsys):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 from eval.locate import main
-from rag.embedders import HashingEmbedder
-from rag.llms import ScriptedLLM
+from rag.testing import HashingEmbedder, ScriptedLLM
 from tests.eval.bakery import QUESTIONS
 
 ANSWERS = [k for q in QUESTIONS for k in q["keywords"]]  # "cinq heures", "quarante", "huit"

@@ -19,7 +19,7 @@ from eval.retrieval import (
     render_report,
     write_outputs,
 )
-from rag.embedders import HashingEmbedder
+from rag.testing import HashingEmbedder
 from rag.types import Chunk, Hit
 from tests.conftest import DEV_SET, LLM_FR
 

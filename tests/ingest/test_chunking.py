@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.chunking import ChunkingParams, chunk_document
-from ingest.sentences import split_sentences
+from rag.text.sentences import split_sentences
 from rag.types import Chunk, Heading, Page, SourceDoc
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from ingest.chunking import ChunkingParams
 from ingest.pipeline import ingest
-from rag.embedders import HashingEmbedder
 from rag.index import Index
+from rag.testing import HashingEmbedder
 
 PARAMS = ChunkingParams(max_tokens=30, overlap_tokens=5)
 
@@ -22,7 +22,7 @@ CHILD = """
 import sys, time
 from ingest.chunking import ChunkingParams
 from ingest.pipeline import ingest
-from rag.embedders import HashingEmbedder
+from rag.testing import HashingEmbedder
 
 class Slow(HashingEmbedder):
     def embed_passages(self, texts):

@@ -12,9 +12,9 @@ import pytest
 from ingest.chunking import ChunkingParams
 from ingest.pipeline import ingest, remove_documents
 from rag.cli import main
-from rag.embedders import HashingEmbedder
 from rag.errors import IndexMismatchError, IndexNotFoundError
 from rag.index import Index
+from rag.testing import HashingEmbedder
 
 PARAMS = ChunkingParams(max_tokens=40, overlap_tokens=8)
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.sentences import split_sentences
+from rag.text.sentences import split_sentences
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.analysis import analyze
+from rag.text.analysis import analyze
 
 
 @pytest.mark.parametrize(

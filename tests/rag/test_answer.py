@@ -9,26 +9,21 @@ import pytest
 
 from ingest.chunking import ChunkingParams
 from ingest.pipeline import ingest
-from rag.answer import (
-    ELSEWHERE,
-    Answerer,
-    AnswerSettings,
-    _about,
-    _not_answering,
-    answer_sentences,
-    evidence_score,
-    introducing,
-    is_refusal,
-    parse_markers,
-    plain,
-    with_markers,
-)
-from rag.cli import answer_to_text
-from rag.embedders import HashingEmbedder
+from rag.answering import Answerer
+from rag.answering.answerer import ELSEWHERE
+from rag.answering.checks import evidence_score, is_refusal
+from rag.answering.finishing import plain
+from rag.answering.prompts import REFUSAL
+from rag.answering.skips import about as _about
+from rag.answering.skips import introducing
+from rag.answering.skips import not_answering as _not_answering
+from rag.cli.render import answer_to_text
 from rag.errors import RagError
-from rag.prompts import REFUSAL
 from rag.service import RagService
-from rag.support import windows
+from rag.settings import AnswerSettings
+from rag.testing import HashingEmbedder
+from rag.text.layout import windows
+from rag.text.markers import answer_sentences, parse_markers, with_markers
 
 DOCS = {
     "fournil.md": "# Le fournil\n\nLe fournil ouvre à sept heures du mardi au dimanche.\n\n"
@@ -325,7 +320,7 @@ def test_passages_fit_the_context_window(service):
     llm = Scripted("Le fournil ouvre à sept heures [1].")
     answerer = _answerer(service, llm)
     question = "À quelle heure ouvre le fournil ?"
-    one_passage, _ = answerer._prompt(question, service.search(question, k=1))
+    one_passage, _ = answerer.context.prompt(question, service.search(question, k=1))
     llm.context_window = SETTINGS.max_new_tokens + llm.chat_tokens(one_passage)  # room for exactly one
     answer = answerer.ask(question)
     system, question = (m["content"] for m in llm.prompts[0])
@@ -364,12 +359,12 @@ def test_the_llm_reads_an_excerpt_around_the_best_match_and_the_check_reads_the_
     hit = replace(hit, chunk=replace(hit.chunk, text=long_text))
     llm = Scripted("unused")
     answerer = Answerer(service.retriever, llm, settings=AnswerSettings(excerpt_tokens=30))
-    (excerpt,) = answerer._excerpts("Avec quel bois chauffe-t-on le four ?", [hit])
+    (excerpt,) = answerer.context.excerpts("Avec quel bois chauffe-t-on le four ?", [hit])
     assert "chauffé au chêne depuis 1920" in excerpt
     assert excerpt.startswith("… ") and excerpt.endswith(" …")
     assert llm.count_tokens(excerpt) <= 30 + 2  # the two "…" marks
     whole = Answerer(service.retriever, llm, settings=AnswerSettings(excerpt_tokens=0))
-    assert whole._excerpts("Avec quel bois ?", [hit]) == [long_text]
+    assert whole.context.excerpts("Avec quel bois ?", [hit]) == [long_text]
 
 
 def test_an_answer_that_counts_something_else_is_refused(service):

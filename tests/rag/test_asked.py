@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.asked import asked, distinct_names, mentions, names, parts, quantities, referents, shortfall
+from rag.answering.question import asked, distinct_names, mentions, names, parts, quantities, referents, shortfall
 
 BAKERY = "Le fournil emploie trois boulangers et cuit 400 baguettes par jour dans un four à bois."
 MUSEUM = "Le musée municipal expose des tableaux flamands dans douze salles."

@@ -1,4 +1,4 @@
-from rag.conversation import needs_context, standalone_question
+from rag.answering.conversation import needs_context, standalone_question
 
 
 class Rewriter:

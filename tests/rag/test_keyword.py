@@ -6,8 +6,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from rag.analysis import analyze
-from rag.keyword import KeywordIndex
+from rag.index.keywords import KeywordIndex
+from rag.text.analysis import analyze
 
 DOCS = [
     "Le chat dort sur le canapé du salon.",

@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError, MissingDependencyError, ModelError
-from rag.llms import LLM, OpenAICompatLLM, ScriptedLLM, TransformersLLM, can_score, load_llm, until_stop
+from rag.llm import LLM, can_score, load_llm, until_stop
+from rag.llm.openai_compat import OpenAICompatLLM
+from rag.llm.transformers_llm import TransformersLLM
+from rag.testing import ScriptedLLM
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -408,12 +411,15 @@ class TestTransformers(LLMContract):
         with pytest.raises(ModelError, match="context window"):
             llm.generate(long)
 
-    def test_explicit_and_measured_dtypes(self, tiny_dir):
+    def test_explicit_dtypes_and_the_cpus_capability(self, tiny_dir):
+        from rag.llm.devices import native_cpu_dtype
+
         assert TransformersLLM(tiny_dir, device="cpu", dtype="float32").dtype == "float32"
         assert TransformersLLM(tiny_dir, device="cpu", dtype="bfloat16").dtype == "bfloat16"
-        (tiny_dir / "rag-model.json").write_text(json.dumps({"cpu_dtype": "float32"}))
+        # no timing decides: a stale measured choice in the folder is not read
+        (tiny_dir / "rag-model.json").write_text(json.dumps({"cpu_dtype": "float16"}))
         try:
-            assert TransformersLLM(tiny_dir, device="cpu").dtype == "float32"
+            assert TransformersLLM(tiny_dir, device="cpu").dtype == native_cpu_dtype()
         finally:
             (tiny_dir / "rag-model.json").unlink()
         with pytest.raises(ConfigError, match="Unknown dtype"):
@@ -426,11 +432,12 @@ class TestTransformers(LLMContract):
         assert llm.context_window == 32768 and llm.model_id == "tiny" and llm.device == "cpu"
         assert llm.generate(MESSAGES, max_new_tokens=4)
 
-    def test_never_compiles_on_cpu_and_checks_the_setting(self, tiny_dir, monkeypatch):
+    def test_never_compiles_on_cpu_and_checks_the_setting(self, tiny_dir):
+        from rag.settings import Settings
+
         assert TransformersLLM(tiny_dir, device="cpu", compile=True).compiled is False
-        monkeypatch.setenv("RAG_LLM_COMPILE", "sometimes")
-        with pytest.raises(ConfigError, match="RAG_LLM_COMPILE"):
-            TransformersLLM(tiny_dir, device="cpu")
+        with pytest.raises(ConfigError, match="llm.compile"):
+            Settings.load(env={"RAG_LLM_COMPILE": "sometimes"})
 
     def test_a_static_cache_generates_on_one_long_lived_thread(self, tiny_dir, monkeypatch):
         # CUDA graphs are per thread: compiled decoding must keep to the thread that captured them.
@@ -526,8 +533,11 @@ class TestTransformersOnCuda(LLMContract):
         assert llm.compiled is True and llm.self_check()["compiled"] is True
         eager = TransformersLLM(tiny_dir, device="cuda", compile=False)
         assert eager.compiled is False and eager.generate(MESSAGES, max_new_tokens=6)
-        monkeypatch.setenv("RAG_LLM_COMPILE", "0")
-        assert TransformersLLM(tiny_dir, device="cuda").compiled is False
+        from rag.llm import load_llm
+        from rag.settings import Settings
+
+        settings = Settings.load(env={"RAG_LLM_COMPILE": "0", "RAG_LLM_NAME": str(tiny_dir)})
+        assert load_llm(settings.llm).compiled is False
 
     def test_auto_picks_the_gpu(self, tiny_dir):
         assert TransformersLLM(tiny_dir, compile=False).device.startswith("cuda")
@@ -544,19 +554,20 @@ class TestTransformersOnCuda(LLMContract):
 
 # -- load_llm and imports --------------------------------------------------------------------------
 def test_load_llm_dispatches_on_the_spec(monkeypatch, tiny_dir, capsys):
-    import rag.models
+    import rag.llm.default_model as default_model
+    from rag.settings import Settings
 
     assert load_llm("none") is None
-    monkeypatch.setenv("RAG_LLM_MODEL", "served-name")
-    remote = load_llm("http://127.0.0.1:9/v1", timeout=3)
+    served = Settings.load(env={"RAG_LLM_NAME": "http://127.0.0.1:9/v1", "RAG_LLM_MODEL": "served-name"})
+    remote = load_llm(served.llm, timeout=3)
     assert isinstance(remote, OpenAICompatLLM) and remote.model == "served-name" and remote.timeout == 3
     local = load_llm(str(tiny_dir), device="cpu")
     assert isinstance(local, TransformersLLM)
     # the load-time self-check: kept on the model and said on stderr
     assert local.checked["device"] == "cpu" and local.checked["tokens_per_second"] > 0
     assert "cpu" in capsys.readouterr().err
-    monkeypatch.setattr(rag.models, "is_prepared", lambda directory=None: False)
-    monkeypatch.setattr(rag.models, "defaults_installed", lambda: False)
+    monkeypatch.setattr(default_model, "is_prepared", lambda directory=None: False)
+    monkeypatch.setattr(default_model, "defaults_installed", lambda: False)
     assert load_llm("auto") is None
 
 
@@ -567,5 +578,5 @@ def test_missing_transformers_names_the_extra(monkeypatch, tiny_dir):
 
 
 def test_importing_the_module_does_not_import_torch():
-    code = "import sys, rag.llms, rag.models; assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
+    code = "import sys, rag.llm, rag.llm.default_model; assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from rag.llms import ScriptedLLM
-from rag.locate import Locator
-from rag.support import LexicalSemanticSupport
+from rag.answering.locate import Locator
+from rag.answering.support import LexicalSemanticSupport
+from rag.testing import ScriptedLLM
 
 PASSAGES = [
     "Le four du fournil chauffe au bois. Le four du fournil cuit le pain au levain.",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import rag.models as models
+import rag.llm.default_model as models
 from rag.errors import MissingDependencyError, ModelError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -21,11 +21,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_default_dir_follows_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path))
-    assert models.default_model_dir() == tmp_path / "qwen2.5-coder-0.5b-instruct"
-    monkeypatch.delenv("RAG_MODELS_DIR")
+def test_default_dir_follows_the_models_dir_setting(tmp_path):
+    from rag.settings import Settings
+
+    assert models.default_model_dir(tmp_path) == tmp_path / "qwen2.5-coder-0.5b-instruct"
     assert models.default_model_dir() == Path.home() / ".cache" / "rag" / "models" / models.DEFAULT_LLM
+    for env in ({"RAG_LLM_MODELS_DIR": str(tmp_path)}, {"RAG_MODELS_DIR": str(tmp_path)}):  # new name, old name
+        assert Settings.load(env=env).llm.models_directory == tmp_path
 
 
 def _fake_parts(tmp_path: Path, contents: list[bytes]) -> list[Path]:
@@ -82,9 +84,9 @@ def test_only_a_folder_with_a_valid_marker_counts_as_prepared(tmp_path):
     assert not models.is_prepared(tmp_path)
     (tmp_path / models.MARKER).write_text(json.dumps({"version": models.MARKER_VERSION, "source_sha256": "0" * 64}))
     assert not models.is_prepared(tmp_path)  # converted from other weights
-    marker = {"version": models.MARKER_VERSION, "source_sha256": models.GGUF_SHA256, "cpu_dtype": "bfloat16"}
+    marker = {"version": models.MARKER_VERSION, "source_sha256": models.GGUF_SHA256}
     (tmp_path / models.MARKER).write_text(json.dumps(marker))
-    assert models.is_prepared(tmp_path) and models.read_marker(tmp_path)["cpu_dtype"] == "bfloat16"
+    assert models.is_prepared(tmp_path) and models.read_marker(tmp_path)["source_sha256"] == models.GGUF_SHA256
 
 
 # -- real weights ----------------------------------------------------------------------------------
@@ -102,7 +104,7 @@ def default_model() -> Path:
 def test_prepare_default_model_verifies_converts_and_caches(default_model, tmp_path):
     assert default_model == models.default_model_dir()
     marker = models.read_marker(default_model)
-    assert marker["source_sha256"] == models.GGUF_SHA256 and marker["cpu_dtype"] in ("bfloat16", "float32")
+    assert marker["source_sha256"] == models.GGUF_SHA256
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in default_model.iterdir()}
     assert not list(default_model.glob("*.gguf"))
     config = json.loads((default_model / "config.json").read_text())
@@ -117,7 +119,12 @@ def test_prepare_default_model_verifies_converts_and_caches(default_model, tmp_p
 @pytest.mark.slow
 def test_console_entry_prints_the_path(default_model):
     out = subprocess.run(
-        [sys.executable, "-m", "rag.models"], cwd=REPO, capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-m", "rag.llm.default_model"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     report = json.loads(out.stdout)
     assert report["path"] == str(default_model) and report["prepare_seconds"] < 5
@@ -125,11 +132,14 @@ def test_console_entry_prints_the_path(default_model):
 
 @pytest.mark.slow
 def test_the_default_model_answers_from_the_context(default_model):
-    from rag.llms import TransformersLLM, load_llm
+    from rag.llm import load_llm
+    from rag.llm.transformers_llm import TransformersLLM
 
     llm = load_llm("default")
     assert isinstance(llm, TransformersLLM) and llm.model_id == models.DEFAULT_LLM
-    assert llm.device == "cpu" and llm.dtype == models.read_marker(default_model)["cpu_dtype"]
+    from rag.llm.devices import native_cpu_dtype
+
+    assert llm.device == "cpu" and llm.dtype == native_cpu_dtype()  # by capability, never by a timing
     messages = [
         {"role": "system", "content": "Tu réponds en français, en une phrase, uniquement d'après le contexte."},
         {

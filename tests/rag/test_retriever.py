@@ -7,9 +7,11 @@ import pytest
 
 from ingest.chunking import ChunkingParams
 from ingest.pipeline import ingest
-from rag.embedders import HashingEmbedder
-from rag.retriever import Filters, RetrievalSettings
+from rag.errors import ConfigError
+from rag.retrieval import Filters
 from rag.service import RagService
+from rag.settings import RetrievalSettings
+from rag.testing import HashingEmbedder
 
 DOCS = {
     "boulangerie.md": "# La boulangerie\n\nLe pain au levain cuit quatre heures dans le four à bois.\n\n"
@@ -63,8 +65,8 @@ def test_timings_and_empty_query(service):
 
 
 def test_standardised_fusion_matches_a_brute_force_oracle(service):
-    from rag.analysis import analyze_question
-    from rag.retriever import Retriever
+    from rag.retrieval import Retriever
+    from rag.text.analysis import analyze_question
 
     index, embedder = service.index, service.embedder
     query = "baguette du marché le samedi"
@@ -91,7 +93,7 @@ def test_standardised_fusion_matches_a_brute_force_oracle(service):
 
 
 def test_rrf_fusion_is_still_available(service):
-    from rag.retriever import Retriever
+    from rag.retrieval import Retriever
 
     hits = Retriever(service.index, service.embedder, RetrievalSettings(fusion="rrf")).search(
         "Combien coûte la baguette ?", 2
@@ -101,7 +103,7 @@ def test_rrf_fusion_is_still_available(service):
 
 def test_single_stage_settings(service):
     index, embedder = service.index, service.embedder
-    from rag.retriever import Retriever
+    from rag.retrieval import Retriever
 
     dense_only = Retriever(index, embedder, RetrievalSettings(fusion="dense")).search("marché samedi", 2)
     assert "keyword" not in dense_only[0].scores
@@ -112,7 +114,7 @@ def test_single_stage_settings(service):
 
 
 def test_unknown_setting_is_refused(service):
-    with pytest.raises(TypeError, match="unknown retrieval settings"):
+    with pytest.raises(ConfigError, match="Unknown setting 'retrieval.fusoin'"):
         RagService.open(service.index.directory, fusoin="rrf")
 
 

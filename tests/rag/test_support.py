@@ -1,14 +1,8 @@
 """The support check without an NLI model: lexical only here (no embedder), so scores are exact."""
 
-from rag.support import (
-    LexicalSemanticSupport,
-    counted,
-    is_navigation,
-    numbers,
-    references,
-    table_of_contents,
-    windows,
-)
+from rag.answering.support import LexicalSemanticSupport
+from rag.text.layout import is_navigation, references, table_of_contents, windows
+from rag.text.numbers import counted, numbers
 
 PASSAGE = (
     "Le fournil ouvre à sept heures. Le consortium des boulangers du canton compte 17 membres. "

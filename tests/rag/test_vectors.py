@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rag.vectors import VectorIndex, resolve_index_type
+from rag.index.vectors import VectorIndex, resolve_index_type
 
 
 def _unit(rng, n, dim):

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from ingest.chunking import ChunkingParams  # noqa: E402
 from ingest.pipeline import ingest  # noqa: E402
-from rag.embedders import HashingEmbedder  # noqa: E402
+from rag.testing import HashingEmbedder  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[2] / "ui" / "app.py")
 TIMEOUT = 60
@@ -202,6 +202,9 @@ def llm_app(index_dir, monkeypatch, llm_server):
     monkeypatch.setenv("RAG_INDEX_DIR", str(index_dir))
     monkeypatch.setenv("RAG_LLM", url)
     monkeypatch.setenv("RAG_LLM_MODEL", "modele-scripte")
+    # The hashing embedder has no calibration of its own: the evidence bar that the offline
+    # embedder's calibration sets, given as a setting.
+    monkeypatch.setenv("RAG_ANSWERING_MIN_EVIDENCE", "0.16")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
@@ -330,7 +333,8 @@ def test_missing_index_says_how_to_ingest_and_offers_the_upload(tmp_path, monkey
 
 
 def test_rag_ui_command_line(tmp_path, monkeypatch):
-    from rag.cli import build_parser, ui_command
+    from rag.cli import build_parser
+    from rag.cli.commands import ui_command
 
     monkeypatch.delenv("RAG_LLM", raising=False)
     args = build_parser().parse_args(["ui", "--index", str(tmp_path), "--port", "8600", "--llm", "none"])
@@ -340,4 +344,7 @@ def test_rag_ui_command_line(tmp_path, monkeypatch):
     assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
     assert argv[argv.index("--server.headless") + 1] == "true"
     assert argv[argv.index("--browser.gatherUsageStats") + 1] == "false"
-    assert env["RAG_INDEX_DIR"] == str(tmp_path.resolve()) and env["RAG_LLM"] == "none"
+    assert env["RAG_INDEX_DIR"] == str(tmp_path.resolve())
+    handed = json.loads(env["RAG_SETTINGS_JSON"])  # what the server process's Settings.load() applies last
+    assert handed["llm"]["name"] == "none" and handed["index"]["dir"] == str(tmp_path.resolve())
+    assert handed["ui"]["port"] == 8600

@@ -107,7 +107,7 @@ def _answer(text_sentences, hits, citations=(), **kw) -> Answer:
     for text, cites, supported, spans in text_sentences:
         sentences.append(SentenceCheck(text, position, position + len(text), cites, cites, 0.9, supported, spans))
         position += len(text) + 1
-    from rag.answer import with_markers
+    from rag.text.markers import with_markers
 
     full = " ".join(with_markers(s.text, s.citations) for s in sentences)
     return Answer("q ?", full, tuple(citations), tuple(hits), tuple(sentences), **kw)

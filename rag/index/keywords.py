@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.analysis import analyze
+from rag.text.analysis import analyze
 
 
 class KeywordIndex:

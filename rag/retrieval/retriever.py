@@ -17,47 +17,17 @@ does not build prompts or talk to an LLM.
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from rag.analysis import analyze_question
 from rag.embedders import Embedder
 from rag.index import Index
+from rag.retrieval.filters import Filters, allowed_ids
+from rag.settings import RetrievalSettings
+from rag.text.analysis import analyze_question
 from rag.types import Chunk, Hit
-
-FUSIONS = ("zscore", "rrf", "dense", "keyword")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict results to sources matching any of ``source_globs`` and/or to ``doc_ids``."""
-
-    source_globs: tuple[str, ...] = ()
-    doc_ids: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.source_globs or self.doc_ids)
-
-
-@dataclass(frozen=True)
-class RetrievalSettings:
-    """How candidates are gathered and fused. Defaults are the measured best on the dev set."""
-
-    fusion: str = "zscore"  # "zscore", "rrf", or a single stage: "dense" / "keyword"
-    candidates: int = 50  # per stage, before fusion
-    rrf_k: float = 10.0  # for "rrf": 10 beat the customary 60 on dev
-    neighbours: int = 1  # chunks added on each side of a hit as context (0 = the chunk alone)
-    dense_weight: float = 0.6  # 0.6 / 0.4 on dev: 0.5 loses 8 points of recall@5, 0.7 loses MRR
-    keyword_weight: float = 0.4
-    rerank_model: str | None = None  # a sentence-transformers CrossEncoder id or local dir
-    rerank_top: int = 30
-
-    def __post_init__(self):
-        if self.fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, not {self.fusion!r}")
 
 
 @dataclass
@@ -91,7 +61,7 @@ class Retriever:
         if not query or k <= 0:
             return Retrieval([], {"total": 0.0})
         s = self.settings
-        allowed = self._allowed_ids(filters) if filters else None
+        allowed = allowed_ids(self.index.store, filters) if filters else None
         depth = max(s.candidates, k)
 
         dense: list[tuple[int, float]] = []
@@ -211,7 +181,7 @@ class Retriever:
 
     def _rerank(self, query: str, rowids: list[int], scores: dict[int, dict[str, float]]) -> list[int]:
         if self._reranker is None:
-            from rag.rerankers import CrossEncoderReranker
+            from rag.retrieval.rerank import CrossEncoderReranker
 
             self._reranker = CrossEncoderReranker(self.settings.rerank_model)
         chunks = self.index.store.chunks_by_rowid(rowids)
@@ -219,16 +189,3 @@ class Retriever:
         for rowid, score in zip(rowids, rerank_scores):
             scores[rowid]["rerank"] = float(score)
         return sorted(rowids, key=lambda r: -scores[r]["rerank"])
-
-    def _allowed_ids(self, filters: Filters) -> np.ndarray:
-        docs = self.index.store.documents()
-        keep = {
-            d.doc_id
-            for d in docs
-            if (not filters.source_globs or any(fnmatch.fnmatchcase(d.source, g) for g in filters.source_globs))
-            and (not filters.doc_ids or d.doc_id in filters.doc_ids)
-        }
-        if not keep:
-            return np.zeros(0, dtype=np.int64)
-        marks = ",".join("?" * len(keep))
-        return self.index.store.rowids_where(f"doc_id IN ({marks})", tuple(sorted(keep)))

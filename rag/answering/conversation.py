@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rag import prompts
+from rag.answering import prompts
 
 _ANAPHORA = re.compile(
     r"\b(?:il|elle|ils|elles|lui|leur|leurs|son|sa|ses|ce|cet|cette|ces|ça|cela|celui|celle|ceux|celles|"

@@ -24,23 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.analysis import ANALYZER_ID
 from rag.errors import IndexLockedError, IndexMismatchError, IndexNotFoundError
-from rag.keyword import KeywordIndex
-from rag.store import ChunkStore
-from rag.vectors import VectorIndex, resolve_index_type
+from rag.index.keywords import KeywordIndex
+from rag.index.store import ChunkStore
+from rag.index.vectors import VectorIndex, resolve_index_type
+from rag.text.analysis import ANALYZER_ID
 
 SCHEMA_VERSION = 1
 STORE_FILE = "chunks.sqlite"
 MANIFEST_FILE = "manifest.json"
-
-
-def default_index_dir() -> Path:
-    """``$RAG_INDEX_DIR``, else ``$XDG_DATA_HOME/rag/index`` (``~/.local/share/rag/index``)."""
-    if os.environ.get("RAG_INDEX_DIR"):
-        return Path(os.environ["RAG_INDEX_DIR"]).expanduser()
-    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return data_home / "rag" / "index"
 
 
 def encode_chunking(chunking: dict) -> str:
@@ -269,6 +261,3 @@ class Index:
 
     def search_dense(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None):
         return self.vectors().search(query, k, allowed_ids)
-
-    def search_keyword(self, query: str, k: int, allowed_ids: np.ndarray | None = None):
-        return self.keywords().search(query, k, allowed_ids)

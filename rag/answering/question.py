@@ -1,6 +1,6 @@
 """What a question asks for, read off its wording, and whether a checked answer gives it.
 
-Support scores (``rag.support``) say that a passage backs a sentence; they do not say that the
+Support scores (``rag.answering.support``) say that a passage backs a sentence; they do not say that the
 sentence answers the question. Asked something the documents do not say, a small model
 answers a neighbouring question the passages do answer: "175 milliards de paramètres" for
 "Combien de GPU ... ?", a restatement of the question, a description with no figure. Three
@@ -21,7 +21,7 @@ question ("Quel modèle ..., et combien de paramètres ... ?") into the question
 that each gets its own excerpt; ``referents`` says what a part that names nothing is about
 (« ..., et quel est le poids de ce four ? »: the names of the parts before it), and
 ``mentions`` whether a passage writes one of those names. This module does not score support
-or decide thresholds; ``rag.answer`` refuses when ``shortfall`` returns a reason.
+or decide thresholds; ``rag.answering`` refuses when ``shortfall`` returns a reason.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.analysis import analyze, analyze_question
-from rag.support import NUMBER_WORDS, numbers, strip_markers
+from rag.text.analysis import analyze, analyze_question
+from rag.text.layout import OUTLINE
+from rag.text.markers import strip_markers
+from rag.text.numbers import NUMBER_WORDS, numbers
 
 _HOW_MANY = re.compile(r"\bcombien\b", re.IGNORECASE)
 # "Quel score ...", "Quelle est la taille ...", "quel volume de données": a measure is asked for,
@@ -45,7 +47,7 @@ _MEASURE = re.compile(
 )
 _COUNTED = re.compile(r"\bcombien\s+(?:de\s+|d['’]\s*)([^\W\d_][\w-]*)", re.IGNORECASE)
 _UNCHECKED_UNITS = frozenset({"temps", "fois", "plus", "moins"})
-# Number words: those ``rag.support`` reads as digits, and the ones that say « about so many »
+# Number words: those ``rag.answering.support`` reads as digits, and the ones that say « about so many »
 # or a scale; "un"/"une" are left out: they are articles far more often than quantities.
 _NUMBER_WORDS = frozenset(NUMBER_WORDS) | frozenset(
     """vingts cents mille million millions milliard milliards septante huitante nonante dizaine dizaines
@@ -53,14 +55,6 @@ _NUMBER_WORDS = frozenset(NUMBER_WORDS) | frozenset(
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NAMES = re.compile(r"\b[^\W\d_][\w]*(?:[-.][\w]+)*", re.UNICODE)  # words, and names with digits in them
-# A section number heading a line: « 8 -1 – 1 -1 - Comment ... », « 2.1 Modèle ... », « 3 : récupérer ... »:
-# numbers of one or two digits joined by dots or dashes, or one ended by a dash, dot, colon or
-# parenthesis, then a word. It numbers the text; it is no quantity of it.
-SECTION_NUMBER = r"[1-9]\d?(?:[ \t]*[-–.][ \t]*\d{1,2})+"  # « 2.1 », « 8 -3 -17 »: a numbered heading's number
-_OUTLINE = re.compile(
-    rf"^[ \t#*>-]*(?:{SECTION_NUMBER}[ \t]*[-–.):]?|[1-9]\d?[ \t]*[-–.):])[ \t]+(?=[^\W\d_])",
-    re.MULTILINE | re.UNICODE,
-)
 # ", et" + (a preposition) + an interrogative word: where a second question starts.
 _NEXT_QUESTION = re.compile(
     r",?\s+et\s+(?=(?:(?:à|de|d['’]|dans|sur|par|pour|en|avec|selon)\s*)?"
@@ -149,11 +143,11 @@ def _name_pattern(name: str) -> re.Pattern | None:
 
 
 def quantities(text: str) -> set[str]:
-    """Numbers in digits (normalised by ``rag.support.numbers``) and French number words; not
+    """Numbers in digits (normalised by ``rag.text.numbers.numbers``) and French number words; not
     the digits of a name ("GPT-3.5", "V3", "Llama3": a word that starts with a letter), nor a
     section number heading a line (« 8 -3 -17 - Comparaison ... »)."""
     words = {w for w in _WORD.findall(text.lower()) if w in _NUMBER_WORDS}
-    return numbers(_NAMES.sub(" ", _OUTLINE.sub(" ", text))) | words
+    return numbers(_NAMES.sub(" ", OUTLINE.sub(" ", text))) | words
 
 
 def _named_numbers(text: str) -> set[str]:

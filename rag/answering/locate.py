@@ -1,12 +1,12 @@
 """Where the answer is: the windows of the retrieved passages (one or two sentences,
-``rag.support.windows``), ranked by how well each answers a question.
+``rag.text.layout.windows``), ranked by how well each answers a question.
 
 Two signals, each standardised (z-score) over a pool of candidates and added:
 
-- support: the support scorer's score of the window for the question (``rag.support``:
+- support: the support scorer's score of the window for the question (``rag.answering.support``:
   rarity-weighted French term overlap plus e5 similarity). Cheap, so every window gets it; the
   ``pool`` best go on;
-- question likelihood, when the LLM can score replies (``rag.llms.can_score``): the mean
+- question likelihood, when the LLM can score replies (``rag.llm.can_score``): the mean
   log-probability of the question as the model's reply to « write the question this passage
   answers » given the window (query likelihood, as in UPR: Sachan et al. 2022, "Improving
   Passage Retrieval with Zero-Shot Question Generation"). A window that holds the answer
@@ -27,10 +27,10 @@ windows; before fuller copies came first and windows holding a question were lef
 takes about 3.5 s on 2 CPU cores. Tried and not kept (no gain on dev): a yes/no relevance
 judgement by the same model, removing duplicate windows from the pool, the window's preceding
 sentences as context, other reductions of the per-token scores, a later part of a compound
-question ranked with the names its earlier parts give (``rag.answer`` leaves out the windows
+question ranked with the names its earlier parts give (``rag.answering.skips.about`` leaves out the windows
 about other names instead).
 
-This module does not choose what to show or refuse (``rag.answer``).
+This module does not choose what to show or refuse (``rag.answering.answerer``).
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from rag import prompts
-from rag.llms import can_score
-from rag.support import windows
+from rag.answering import prompts
+from rag.llm.base import can_score
+from rag.text.layout import windows
 
 _CACHE = 4096  # likelihoods kept (question, window); the whole cache is dropped past it
 
@@ -66,7 +66,7 @@ def _standardised(values: list[float]) -> list[float]:
 
 class Locator:
     def __init__(self, support, llm=None, pool: int = 10):
-        """``support``: a ``rag.support`` scorer; ``llm``: a model that can score replies, or
+        """``support``: a ``rag.answering.support`` scorer; ``llm``: a model that can score replies, or
         None (support alone); ``pool``: windows kept for the likelihood, the best by support."""
         self.support = support
         self.llm = llm if can_score(llm) else None

