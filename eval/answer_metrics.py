@@ -40,15 +40,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from eval.metrics import COVERAGE_THRESHOLD, coverage, percentile
+from rag.text.markers import MARKER
 
-_MARKER = re.compile(r"\[\s*\d+(?:\s*[,;-]\s*\d+)*\s*\]")
 _THOUSANDS = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
 
 
 def normalise_answer(text: str) -> str:
     """The form keywords are compared in (both the answer and the keyword go through it)."""
     text = unicodedata.normalize("NFKC", text)  # no-break and thin spaces become spaces
-    text = _MARKER.sub(" ", text)
+    text = MARKER.sub(" ", text)
     text = " ".join(text.lower().replace(",", ".").split())
     return _THOUSANDS.sub("", text)
 

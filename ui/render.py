@@ -13,12 +13,12 @@ import html
 import re
 from collections.abc import Iterable
 
+from rag.text.markers import MARKER
 from rag.types import Answer, Chunk, Hit
 
 UNSUPPORTED_TITLE = "non étayée par les passages"
-# Same marker grammar as rag.answer: [3], [1, 2], [1;2]. Brackets, digits, commas and
-# semicolons survive html.escape unchanged, so this runs on escaped text.
-_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+# The answerer's marker grammar (rag.text.markers.MARKER): [3], [1, 2], [1;2], [1-3]. Brackets,
+# digits, commas, semicolons and dashes survive html.escape unchanged, so it runs on escaped text.
 _NUMBER = re.compile(r"\d+")
 
 STAGE_LABELS = {"dense": "dense", "keyword": "mots-clés", "fused": "fusion", "rerank": "reclassement"}
@@ -181,7 +181,7 @@ def link_markers(escaped: str, n_passages: int, turn: int = 0) -> str:
     def marker(m: re.Match) -> str:
         return "[" + _NUMBER.sub(number, m.group(1)) + "]"
 
-    return _MARKER.sub(marker, escaped)
+    return MARKER.sub(marker, escaped)
 
 
 def sentence_html(text: str, supported: bool, n_passages: int, turn: int = 0, quote: bool = False) -> str:

@@ -18,7 +18,7 @@ from rag.errors import MissingDependencyError, ModelError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_default_dir_follows_the_models_dir_setting(tmp_path):
