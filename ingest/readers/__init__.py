@@ -1,6 +1,7 @@
 """Read one file from disk into a SourceDoc, dispatching on its suffix.
 
-Each format has its own module (``text``, ``html``, ``pdf``, ``docx``) that turns the
+Each format has its own module (``text``, ``html``, ``pdf``, ``docx``, ``odf``;
+docs/formats.md says what each keeps) that turns the
 file's bytes into text plus page and heading offsets into that exact text; this module
 reads the bytes, enforces the size limit, computes the content id and the relative
 source, and makes sure every failure reaches the caller as a ``ReadError`` with a reason
@@ -30,6 +31,9 @@ _READERS: dict[str, tuple[str, str, str]] = {
     ".htm": ("html", "read_html", "html"),
     ".pdf": ("pdf", "read_pdf", "pdf"),
     ".docx": ("docx", "read_docx", "docx"),
+    ".odt": ("odf", "read_odt", "odt"),
+    ".odp": ("odf", "read_odp", "odp"),
+    ".ods": ("odf", "read_ods", "ods"),
 }
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_READERS)
