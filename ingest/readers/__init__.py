@@ -1,6 +1,6 @@
 """Read one file from disk into a SourceDoc, dispatching on its suffix.
 
-Each format has its own module (``text``, ``html``, ``pdf``, ``docx``, ``odf``;
+Each format has its own module (``text``, ``html``, ``pdf``, ``docx``, ``odf``, ``pptx``;
 docs/formats.md says what each keeps) that turns the
 file's bytes into text plus page and heading offsets into that exact text; this module
 reads the bytes, enforces the size limit, computes the content id and the relative
@@ -34,6 +34,7 @@ _READERS: dict[str, tuple[str, str, str]] = {
     ".odt": ("odf", "read_odt", "odt"),
     ".odp": ("odf", "read_odp", "odp"),
     ".ods": ("odf", "read_ods", "ods"),
+    ".pptx": ("pptx", "read_pptx", "pptx"),
 }
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_READERS)
