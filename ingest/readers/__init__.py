@@ -1,7 +1,7 @@
 """Read one file from disk into a SourceDoc, dispatching on its suffix.
 
 Each format has its own module (``text``, ``html``, ``pdf``, ``docx``, ``odf``, ``pptx``,
-``xlsx``, ``delimited``; docs/formats.md says what each keeps) that turns the
+``epub``, ``xlsx``, ``delimited``; docs/formats.md says what each keeps) that turns the
 file's bytes into text plus page and heading offsets into that exact text; this module
 reads the bytes, enforces the size limit, computes the content id and the relative
 source, and makes sure every failure reaches the caller as a ``ReadError`` with a reason
@@ -35,6 +35,7 @@ _READERS: dict[str, tuple[str, str, str]] = {
     ".odp": ("odf", "read_odp", "odp"),
     ".ods": ("odf", "read_ods", "ods"),
     ".pptx": ("pptx", "read_pptx", "pptx"),
+    ".epub": ("epub", "read_epub", "epub"),
     ".xlsx": ("xlsx", "read_xlsx", "xlsx"),
     ".xlsm": ("xlsx", "read_xlsx", "xlsx"),
     ".csv": ("delimited", "read_csv", "csv"),

@@ -189,7 +189,7 @@ def test_source_is_relative_posix_path(tmp_path):
 
 def test_supported_suffixes():
     assert SUPPORTED_SUFFIXES == {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"} | {
-        ".odt", ".odp", ".ods", ".pptx", ".xlsx", ".xlsm", ".csv", ".tsv"
+        ".odt", ".odp", ".ods", ".pptx", ".epub", ".xlsx", ".xlsm", ".csv", ".tsv"
     }  # fmt: skip
 
 
