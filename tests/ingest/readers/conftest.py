@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pytest
 
 from ingest.chunking import ChunkingParams
@@ -11,6 +14,7 @@ from rag.embedders import HashingEmbedder
 from rag.index import Index
 
 PARAMS = ChunkingParams(max_tokens=60, overlap_tokens=8)
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 @pytest.fixture
@@ -45,3 +49,29 @@ def read_file(tmp_path):
         return read_document(path, tmp_path)
 
     return run
+
+
+@pytest.fixture
+def make_pdf():
+    """``make_pdf(pages)``: a PDF with a text layer, one line per entry, one page per list."""
+    pytest.importorskip("reportlab")
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    def make(pages: list[list[str]]) -> bytes:
+        font = "Helvetica"
+        if DEJAVU.exists():
+            pdfmetrics.registerFont(TTFont("DejaVuSans", str(DEJAVU)))
+            font = "DejaVuSans"
+        buffer = io.BytesIO()
+        pdf = canvas.Canvas(buffer)
+        for lines in pages:
+            pdf.setFont(font, 12)
+            for i, line in enumerate(lines):
+                pdf.drawString(72, 760 - 18 * i, line)
+            pdf.showPage()
+        pdf.save()
+        return buffer.getvalue()
+
+    return make
