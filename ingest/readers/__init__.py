@@ -46,11 +46,16 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_READERS)
 
 
 class Extracted(NamedTuple):
-    """What a format module returns: offsets in ``pages`` and ``headings`` index ``text``."""
+    """What a format module returns: offsets in ``pages`` and ``headings`` index ``text``.
+
+    ``ocr_pages`` are the numbers of the pages whose text was recognised from an image;
+    the document's format then gets "+ocr" ("pdf+ocr"), the one place a SourceDoc can say so.
+    """
 
     text: str
     pages: tuple[Page, ...] = ()
     headings: tuple[Heading, ...] = ()
+    ocr_pages: tuple[int, ...] = ()
 
 
 def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceDoc:
@@ -79,7 +84,7 @@ def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
         text=extracted.text,
         pages=extracted.pages,
         headings=tuple(sorted(extracted.headings, key=lambda h: h.offset)),
-        format=fmt,
+        format=f"{fmt}+ocr" if extracted.ocr_pages else fmt,
     )
 
 
