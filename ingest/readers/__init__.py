@@ -1,6 +1,7 @@
 """Read one file from disk into a SourceDoc, dispatching on its suffix.
 
-Each format has its own module (``text``, ``html``, ``pdf``, ``docx``) that turns the
+Each format has its own module (``text``, ``html``, ``pdf``, ``docx``, ``odf``, ``pptx``,
+``epub``, ``xlsx``, ``delimited``; docs/formats.md says what each keeps) that turns the
 file's bytes into text plus page and heading offsets into that exact text; this module
 reads the bytes, enforces the size limit, computes the content id and the relative
 source, and makes sure every failure reaches the caller as a ``ReadError`` with a reason
@@ -30,17 +31,31 @@ _READERS: dict[str, tuple[str, str, str]] = {
     ".htm": ("html", "read_html", "html"),
     ".pdf": ("pdf", "read_pdf", "pdf"),
     ".docx": ("docx", "read_docx", "docx"),
+    ".odt": ("odf", "read_odt", "odt"),
+    ".odp": ("odf", "read_odp", "odp"),
+    ".ods": ("odf", "read_ods", "ods"),
+    ".pptx": ("pptx", "read_pptx", "pptx"),
+    ".epub": ("epub", "read_epub", "epub"),
+    ".xlsx": ("xlsx", "read_xlsx", "xlsx"),
+    ".xlsm": ("xlsx", "read_xlsx", "xlsx"),
+    ".csv": ("delimited", "read_csv", "csv"),
+    ".tsv": ("delimited", "read_tsv", "tsv"),
 }
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_READERS)
 
 
 class Extracted(NamedTuple):
-    """What a format module returns: offsets in ``pages`` and ``headings`` index ``text``."""
+    """What a format module returns: offsets in ``pages`` and ``headings`` index ``text``.
+
+    ``ocr_pages`` are the numbers of the pages whose text was recognised from an image;
+    the document's format then gets "+ocr" ("pdf+ocr"), the one place a SourceDoc can say so.
+    """
 
     text: str
     pages: tuple[Page, ...] = ()
     headings: tuple[Heading, ...] = ()
+    ocr_pages: tuple[int, ...] = ()
 
 
 def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceDoc:
@@ -69,7 +84,7 @@ def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
         text=extracted.text,
         pages=extracted.pages,
         headings=tuple(sorted(extracted.headings, key=lambda h: h.offset)),
-        format=fmt,
+        format=f"{fmt}+ocr" if extracted.ocr_pages else fmt,
     )
 
 

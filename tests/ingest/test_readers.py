@@ -188,7 +188,9 @@ def test_source_is_relative_posix_path(tmp_path):
 
 
 def test_supported_suffixes():
-    assert SUPPORTED_SUFFIXES == {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
+    assert SUPPORTED_SUFFIXES == {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"} | {
+        ".odt", ".odp", ".ods", ".pptx", ".epub", ".xlsx", ".xlsm", ".csv", ".tsv"
+    }  # fmt: skip
 
 
 def test_suffix_is_case_insensitive(tmp_path):
