@@ -1,7 +1,7 @@
 """Cut a SourceDoc into Chunks that respect its structure and the embedder's token limit.
 
 The document is split at headings into sections, each section into paragraphs (blank
-lines) and sentences (``ingest.sentences``). Consecutive sentences are packed greedily
+lines) and sentences (``rag.text.sentences``). Consecutive sentences are packed greedily
 into chunks of at most ``max_tokens`` tokens as counted by the embedder's own tokenizer,
 whole paragraphs when they fit; a new chunk repeats the trailing whole sentences of the
 previous one (at most ``overlap_tokens``) so that a fact split across a boundary is still

@@ -65,7 +65,9 @@ def _imports(module: str, path: Path) -> list[tuple[str, list[str]]]:
 
 
 MODULES = _modules()
-EDGES = {(module, imported, tuple(names)) for module, path in MODULES.items() for imported, names in _imports(module, path)}
+EDGES = {
+    (module, imported, tuple(names)) for module, path in MODULES.items() for imported, names in _imports(module, path)
+}
 
 
 def _layer(unit: str) -> int:

@@ -10,8 +10,8 @@ import pytest
 from ingest.chunking import ChunkingParams
 from ingest.pipeline import ingest
 from ingest.readers import read_document
-from rag.embedders import HashingEmbedder
 from rag.index import Index
+from rag.testing import HashingEmbedder
 
 PARAMS = ChunkingParams(max_tokens=60, overlap_tokens=8)
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

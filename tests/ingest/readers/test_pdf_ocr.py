@@ -191,8 +191,8 @@ def test_scanned_french_pdf_is_read_with_few_errors(tmp_path, make_pdf):
 
     from ingest.chunking import ChunkingParams
     from ingest.pipeline import ingest
-    from rag.embedders import HashingEmbedder
     from rag.index import Index
+    from rag.testing import HashingEmbedder
 
     root = tmp_path / "docs"
     root.mkdir()

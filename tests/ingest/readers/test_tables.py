@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ingest.readers.tables import RowBudget, looks_like_header, row_sentences
-from ingest.sentences import split_sentences
 from rag.errors import ReadError
+from rag.text.sentences import split_sentences
 
 
 def test_rows_carry_their_header_names():
