@@ -251,28 +251,6 @@ def test_unreadable_file_is_reported(tmp_path, monkeypatch):
     assert [f.source for f in failed] == ["b.txt"] and "permission" in failed[0].reason.lower()
 
 
-def test_cli_missing_path_and_missing_index_exit_cleanly(tmp_path, capsys):
-    assert main(["index", "info", "--index", str(tmp_path / "none")]) == 2
-    assert "rag ingest" in capsys.readouterr().err
-    code = main(["ingest", str(tmp_path / "nope"), "--index", str(tmp_path / "i"), "--embedder", "hashing"])
-    out, err = capsys.readouterr()
-    assert code == 1 and "no such file" in out
-
-
-def test_cli_ingest_then_info(tmp_path, capsys):
-    root, index_dir = tmp_path / "docs", tmp_path / "index"
-    _write_corpus(root)
-    assert main(["ingest", str(root), "--index", str(index_dir), "--embedder", "hashing-64"]) == 0
-    out = capsys.readouterr().out
-    assert "3 added" in out and "chunks/s" in out
-    assert main(["index", "info", "--index", str(index_dir), "--json"]) == 0
-    info = json.loads(capsys.readouterr().out)
-    assert info["stats"]["documents"] == 3 and info["embedder"]["id"] == "hashing-bow-64"
-    # Re-ingesting without --embedder reuses the index's own embedder.
-    assert main(["ingest", str(root), "--index", str(index_dir)]) == 0
-    assert "3 unchanged" in capsys.readouterr().out
-
-
 def test_vectors_in_store_match_embedder(tmp_path):
     root, index_dir = tmp_path / "docs", tmp_path / "index"
     _write_corpus(root)

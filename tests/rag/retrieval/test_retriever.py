@@ -138,15 +138,3 @@ def test_langchain_retriever_in_a_chain(service):
     )  # fmt: skip
     rendered = chain.invoke("prix de la baguette")
     assert "baguette coûte" in rendered and "Question : prix de la baguette" in rendered
-
-
-def test_cli_search_json(service, capsys):
-    import json
-
-    from rag.cli import main
-
-    assert main(["search", "marché samedi", "--k", "2", "--json", "--index", str(service.index.directory)]) == 0
-    payload = json.loads(capsys.readouterr().out)
-    hit = payload["hits"][0]
-    assert {"text", "source", "page", "start", "end", "score"} <= set(hit)
-    assert hit["source"] == "marche.txt"
