@@ -1,5 +1,5 @@
 """Locating the answer: does the window ranked first hold it? Support alone against support
-plus the LLM's question likelihood (``rag.locate``), over the same passages, in one run.
+plus the LLM's question likelihood (``rag.answering.locate``), over the same passages, in one run.
 
 Usage::
 
@@ -9,7 +9,7 @@ Usage::
 For each answerable question, the passages are the answerer's (``Answerer.passages``: k hits,
 tables of contents and bibliographies passed over); every window of them is ranked for the
 whole question, once by support alone and once with the likelihood, leaving out the windows
-that introduce rather than answer, as the located answer does (``rag.answer.introducing``).
+that introduce rather than answer, as the located answer does (``rag.answering.skips.introducing``).
 Per ranking:
 
 - ``top1_keywords``: the share of questions whose first window holds every expected keyword

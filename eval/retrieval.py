@@ -11,7 +11,7 @@ offline embedder, cheap when nothing changed; --rebuild re-creates it, e.g. afte
 format change; --no-ingest uses the index as it is), open
 ``RagService.open(index, **config)``, retrieve the top k for every question, then run the
 baselines of ``eval.baselines`` on the same questions. ``--config`` is a JSON object passed
-as keyword arguments to ``RagService.open`` (``rag.retriever.RetrievalSettings`` fields), so
+as keyword arguments to ``RagService.open`` (``retrieval.*`` settings, ``rag.settings.RetrievalSettings``), so
 that retrieval settings can be compared run against run, one --out per setting, e.g.
 ``--config '{"fusion": "dense"}'`` or ``--config '{"fusion": "keyword"}'`` for ablations.
 

@@ -5,7 +5,7 @@ Each passage [n] is shown with its source and page as an excerpt around the sent
 best match the question (``excerpt_tokens``: a small model answers better from a few focused
 sentences than from long passages), grown a sentence at a time on both sides. Passages are
 dropped from the end until the prompt fits; the question is never truncated. This module does
-not choose which passages (``rag.retrieval``, ``rag.answering.finishing.closest``) or read
+not choose which passages (``rag.retrieval``, ``rag.answering.finishing.Finisher.closest``) or read
 the model's reply.
 """
 

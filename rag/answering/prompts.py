@@ -39,7 +39,7 @@ CONDENSE = (
     "réécrite.\n\nConversation :\n{history}\n\nNouvelle question : {question}\n\nQuestion réécrite :"
 )
 
-# Question likelihood (``rag.locate``): how likely the model finds the question, written after
+# Question likelihood (``rag.answering.locate``): how likely the model finds the question, written after
 # reading a passage window, is how well that window answers it. Never generated, only scored.
 QUESTION_FROM_PASSAGE = "Tu écris la question à laquelle le passage répond."
 PASSAGE_TO_QUESTION = "Passage : {text}"

@@ -8,7 +8,7 @@ that has them together (measured on the dev set: recall@5 +4 points over whole c
 Built from the chunk store's per-sentence terms (computed once at ingestion) each time the
 index changes, saved as ``keyword-<gen>.npz`` (loaded with ``allow_pickle=False``: no
 code runs on load), and searched with a term-major posting layout, so a query touches
-only the postings of its own terms. Analysis is ``rag.analysis``; ranking only here.
+only the postings of its own terms. Analysis is ``rag.text.analysis``; ranking only here.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, docs: Iterable[tuple[int, list[str]]]) -> KeywordIndex:
-        """From (id, terms) pairs; terms as produced by ``rag.analysis.analyze``. An id may
+        """From (id, terms) pairs; terms as produced by ``rag.text.analysis.analyze``. An id may
         come several times (windows of one chunk): a search returns its best entry."""
         ids, lengths, per_term = [], [], {}
         for position, (doc_id, terms) in enumerate(docs):

@@ -13,7 +13,7 @@ from rag.testing import HashingEmbedder, ScriptedLLM
 from tests.conftest import DEV_SET, LLM_FR
 from tests.eval.bakery import DOCS, QUESTIONS
 
-# How rag.prompts.PASSAGE numbers the passages in the system message.
+# How rag.answering.prompts.PASSAGE numbers the passages in the system message.
 PASSAGE = re.compile(r"^\[(\d+)\] (.+)\n\(source : [^)\n]*\)$", re.MULTILINE)
 UNSUPPORTED = "Le boulanger joue du violon sous le pont chaque soir"
 STUFF_REPLIES = {  # the LangChain chain sends the bare question as the user message
@@ -215,7 +215,7 @@ def test_extractive_answers_keep_their_honesty_on_the_dev_set(request, tmp_path)
     """A regression guard on the real corpus, without an LLM: the extractive mode goes through
     the same checks and refusals as LLM answers. Measured when written (eval.answers, one run):
     keywords 47.1%, 6/9 unanswerable refused, 3/51 answerable refused. Each floor sits a question
-    or two below; without ``rag.asked`` the mode refuses 1/9 and this fails."""
+    or two below; without ``rag.answering.question`` the mode refuses 1/9 and this fails."""
     index = request.getfixturevalue("llm_fr_index")
     out = tmp_path / "out"
     args = ["--questions", str(DEV_SET), "--corpus", str(LLM_FR), "--index", str(index), "--out", str(out)]
