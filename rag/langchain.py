@@ -19,28 +19,14 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise MissingDependencyError("langchain-core", extra="langchain", purpose="the LangChain retriever") from exc
 
 from rag.retrieval import Filters
+from rag.serialize import hit_to_json
 from rag.types import Hit
 
 
 def hit_to_document(hit: Hit) -> Document:
-    chunk = hit.chunk
-    return Document(
-        page_content=chunk.text,
-        id=chunk.chunk_id,
-        metadata={
-            "source": chunk.source,
-            "page": chunk.page,
-            "page_end": chunk.page_end,
-            "start": chunk.start,
-            "end": chunk.end,
-            "heading_path": list(chunk.heading_path),
-            "chunk_id": chunk.chunk_id,
-            "doc_id": chunk.doc_id,
-            "rank": hit.rank,
-            "score": hit.score,
-            "scores": dict(hit.scores),
-        },
-    )
+    """The hit's passage, its metadata the same fields as ``rag.serialize.hit_to_json`` gives."""
+    metadata = hit_to_json(hit)
+    return Document(page_content=metadata.pop("text"), id=hit.chunk.chunk_id, metadata=metadata)
 
 
 class RagRetriever(BaseRetriever):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -54,24 +53,6 @@ def read_file(tmp_path):
 @pytest.fixture
 def make_pdf():
     """``make_pdf(pages)``: a PDF with a text layer, one line per entry, one page per list."""
-    pytest.importorskip("reportlab")
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.pdfgen import canvas
+    from tests.ingest.readers import files
 
-    def make(pages: list[list[str]]) -> bytes:
-        font = "Helvetica"
-        if DEJAVU.exists():
-            pdfmetrics.registerFont(TTFont("DejaVuSans", str(DEJAVU)))
-            font = "DejaVuSans"
-        buffer = io.BytesIO()
-        pdf = canvas.Canvas(buffer)
-        for lines in pages:
-            pdf.setFont(font, 12)
-            for i, line in enumerate(lines):
-                pdf.drawString(72, 760 - 18 * i, line)
-            pdf.showPage()
-        pdf.save()
-        return buffer.getvalue()
-
-    return make
+    return files.make_pdf
