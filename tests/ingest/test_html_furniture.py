@@ -1,7 +1,7 @@
 """HTML page furniture: each removal rule on a small page, what must be kept, XHTML without warnings.
 
 The generator-specific pages, with labelled content and furniture, are in tests/fixtures/html
-(scored by eval.readers and tests/eval/test_readers.py); here each rule is shown on its own.
+(scored by eval.readers and tests/eval/test_reader_eval.py); here each rule is shown on its own.
 """
 
 from __future__ import annotations
