@@ -60,19 +60,19 @@ def toc_or_nav(text: str, heading_path: tuple[str, ...], neighbours: list[str]) 
 
 
 def test_toc_or_nav_recognises_what_the_pages_used_to_give():
-    neighbours = ["Chapitre 9. Garder son système Debian à jour"]
-    toc = "Chapitre 10. Debian et le noyau\n\nTable des matières\n\n10.1. Puis-je ?\n10.2. Quel outil ?"
-    assert toc_or_nav(toc, ("Chapitre 10. Debian et le noyau",), neighbours) == [
+    neighbours = ["Chapitre 9. Entretenir le four"]
+    toc = "Chapitre 10. Le levain\n\nTable des matières\n\n10.1. Quelle farine ?\n10.2. Quelle eau ?"
+    assert toc_or_nav(toc, ("Chapitre 10. Le levain",), neighbours) == [
         "contents title",
         "list of section numbers",
     ]
-    footer = "Debian Linux Kernel Handbook.\n\nChapitre 9. Garder son système Debian à jour | Chapitre 11. X"
+    footer = "Voir le guide du boulanger.\n\nChapitre 9. Entretenir le four | Chapitre 11. La cuisson"
     assert toc_or_nav(footer, ("Chapitre 10", "10.5. Plus ?"), neighbours) == ["previous/next chapter"]
-    assert toc_or_nav("Chapitre 10. Debian et le noyau", (), neighbours) == ["before the chapter title"]
-    answer = "10.1. Puis-je installer un noyau ?\n\nOui.\n\n10.2. Quel outil ?\n\nmake deb-pkg"
-    assert toc_or_nav(answer, ("Chapitre 10", "10.1. Puis-je installer un noyau ?"), neighbours) == []
-    headings = "Chapitre 8. Outils\n\n8.1. Quels programmes ?\n\n8.1.1. dpkg\n\nLe programme principal."
-    assert toc_or_nav(headings, ("Chapitre 8. Outils", "8.1. Quels programmes ?"), neighbours) == []
+    assert toc_or_nav("Chapitre 10. Le levain", (), neighbours) == ["before the chapter title"]
+    answer = "10.1. Quelle farine ?\n\nDu seigle.\n\n10.2. Quelle eau ?\n\nTiède."
+    assert toc_or_nav(answer, ("Chapitre 10", "10.1. Quelle farine ?"), neighbours) == []
+    headings = "Chapitre 8. Les outils\n\n8.1. Quels programmes ?\n\n8.1.1. Le pétrin\n\nIl pétrit la pâte."
+    assert toc_or_nav(headings, ("Chapitre 8. Les outils", "8.1. Quels programmes ?"), neighbours) == []
 
 
 @pytest.fixture(scope="module")

@@ -99,21 +99,21 @@ def test_anchors_inside_headings_leave_the_title_clean(anchor):
 
 def test_docbook_chapter_keeps_sections_and_drops_contents_and_navigation():
     chapter = page(
-        '<div class="navheader"><table><tr><th>Chapitre 10. Le noyau</th></tr><tr><td><a accesskey="p" '
+        '<div class="navheader"><table><tr><th>Chapitre 10. Le four</th></tr><tr><td><a accesskey="p" '
         'href="a.html"><img alt="Précédent" src="prev.png"/></a></td></tr></table><hr/></div>',
-        '<div class="chapter"><div class="titlepage"><div><div><h1 class="title">Chapitre 10. Le noyau</h1>'
+        '<div class="chapter"><div class="titlepage"><div><div><h1 class="title">Chapitre 10. Le four</h1>'
         '</div></div></div><div class="toc"><p><strong>Table des matières</strong></p><dl class="toc"><dt>'
-        '<span class="section"><a href="#a">10.1. Puis-je compiler un noyau ?</a></span></dt></dl></div>',
-        '<div class="section"><div class="titlepage"><div><div><h2 class="title">10.1. Puis-je compiler un noyau ?'
+        '<span class="section"><a href="#a">10.1. Puis-je cuire sans vapeur ?</a></span></dt></dl></div>',
+        '<div class="section"><div class="titlepage"><div><div><h2 class="title">10.1. Puis-je cuire sans vapeur ?'
         "</h2></div></div></div><p>Oui.</p></div></div>",
-        '<div class="navfooter"><hr/><table><tr><td>Chapitre 9. Mises à jour </td><td><a accesskey="h" '
-        'href="index.html">Sommaire</a></td><td> Chapitre 11. Personnaliser</td></tr></table></div>',
+        '<div class="navfooter"><hr/><table><tr><td>Chapitre 9. Le pétrissage </td><td><a accesskey="h" '
+        'href="index.html">Sommaire</a></td><td> Chapitre 11. La cuisson</td></tr></table></div>',
     )
     extracted = read(chapter)
-    assert extracted.text == "Chapitre 10. Le noyau\n\n10.1. Puis-je compiler un noyau ?\n\nOui."
+    assert extracted.text == "Chapitre 10. Le four\n\n10.1. Puis-je cuire sans vapeur ?\n\nOui."
     assert [(h.level, h.title) for h in extracted.headings] == [
-        (1, "Chapitre 10. Le noyau"),
-        (2, "10.1. Puis-je compiler un noyau ?"),
+        (1, "Chapitre 10. Le four"),
+        (2, "10.1. Puis-je cuire sans vapeur ?"),
     ]
     assert_offsets(extracted)
 
