@@ -1,7 +1,10 @@
 """Plain text and Markdown files.
 
-The text is kept exactly as written (markup included) so that heading offsets and,
-downstream, chunk offsets are plain indexes into the file's own text. Markdown headings
+The text is kept as written (markup included), with one exception: HTML comments
+(``<!-- ... -->``) in Markdown are left out, since a reader of the rendered page never sees
+them (notes to the authors, commented-out drafts, ``<!-- TOC -->`` markers). Heading
+offsets and, downstream, chunk offsets are plain indexes into the returned text. Comments
+inside fenced code blocks and inline code spans are text, and are kept. Markdown headings
 are found line by line: ATX (``## Title``) and setext (a title underlined with ``===`` or
 ``---``), never inside fenced code blocks or YAML front matter. This is not a Markdown
 parser: no HTML blocks, no link references, no rendering. Plain .txt has no headings.
@@ -18,6 +21,7 @@ from rag.types import Heading
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_BACKTICKS = re.compile(r"`+")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 # Lines that cannot be the title of a setext heading: a "---" under them is something else.
 _NOT_SETEXT_TITLE = re.compile(r"^ {0,3}(?:[-*+>|]|\d+[.)]\s|#|`{3,}|~{3,})|^(?: {4}|\t)")
@@ -28,8 +32,65 @@ def read_text(data: bytes) -> Extracted:
 
 
 def read_markdown(data: bytes) -> Extracted:
-    text = _nonblank(decode_text(data))
+    text = _nonblank(drop_comments(_nonblank(decode_text(data))))
     return Extracted(text, headings=tuple(markdown_headings(text)))
+
+
+def drop_comments(text: str) -> str:
+    """``text`` without its HTML comments, outside fenced code and inline code spans.
+
+    A line that held nothing but comment is removed whole, so a commented-out paragraph
+    leaves no blank lines behind; an unclosed ``<!--`` runs to the end, as in HTML.
+    """
+    if "<!--" not in text:
+        return text
+    out: list[str] = []
+    fence: str | None = None
+    in_comment = False
+    for line in text.splitlines(keepends=True):
+        opening = _FENCE.match(line)
+        if fence is not None and not in_comment:
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
+                if not line.strip().lstrip(fence[0]):
+                    fence = None
+            out.append(line)
+            continue
+        if opening and not in_comment:
+            fence = opening.group(1)
+            out.append(line)
+            continue
+        kept, in_comment = _strip_line_comments(line, in_comment)
+        if kept.strip() or not line.strip():
+            out.append(kept)
+    return "".join(out)
+
+
+def _strip_line_comments(line: str, in_comment: bool) -> tuple[str, bool]:
+    """One line with its comment parts removed, and whether a comment is still open after it."""
+    kept: list[str] = []
+    i = 0
+    while i < len(line):
+        if in_comment:
+            end = line.find("-->", i)
+            if end < 0:
+                return "".join(kept) + ("\n" if line.endswith("\n") else ""), True
+            i, in_comment = end + 3, False
+            continue
+        tick = _BACKTICKS.search(line, i)
+        start = line.find("<!--", i)
+        if start < 0:
+            kept.append(line[i:])
+            break
+        if tick and tick.start() < start:
+            # An inline code span: skip to its closing run of as many backticks.
+            close = line.find(tick.group(), tick.end())
+            stop = close + len(tick.group()) if close >= 0 else tick.end()
+            kept.append(line[i:stop])
+            i = stop
+            continue
+        kept.append(line[i:start])
+        i, in_comment = start + 4, True
+    return "".join(kept), in_comment
 
 
 def markdown_headings(text: str) -> list[Heading]:
