@@ -16,8 +16,8 @@ import warnings
 import pytest
 
 from ingest.pipeline import ingest
-from rag.embedders import HashingEmbedder
 from rag.index import Index
+from rag.testing import HashingEmbedder
 from tests.conftest import SHARED
 
 FAQ = SHARED / "corpora" / "debian-faq"
