@@ -41,8 +41,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from eval.answer_metrics import citation_scores, keyword_scores, summarise_answers
-from eval.dataset import Question, load_questions
-from eval.inputs import command_parser, run_command, update_index
+from eval.dataset import Question
+from eval.inputs import command_parser, load_split, run_command, update_index
 from eval.stuff_chain import STUFF_K, STUFF_SYSTEM, StuffSystem
 from rag.errors import RagError
 from rag.testing import ScriptedLLM
@@ -301,7 +301,7 @@ def _progress(i: int, n: int, row: dict, started: float) -> str:
 
 def run(args: argparse.Namespace, *, embedder=None, llm=None) -> dict:
     """Run the systems on the questions, writing to --out as it goes; returns the summary."""
-    questions = load_questions(args.questions)[: args.limit]
+    questions = load_split(args)[: args.limit]
     if not args.corpus.is_dir():
         raise RagError(f"No corpus folder at {args.corpus}. Give the folder the questions are about with --corpus.")
     service = prepare_service(args, embedder, llm if llm is not None else args.llm)

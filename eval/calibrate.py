@@ -40,8 +40,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from eval.dataset import Question, load_questions
-from eval.inputs import command_parser
+from eval.dataset import Question
+from eval.inputs import command_parser, load_split
 from eval.metrics import CONTRIBUTION_THRESHOLD, COVERAGE_THRESHOLD, coverage, percentile
 from rag.errors import RagError
 
@@ -269,7 +269,7 @@ def main(argv: Sequence[str] | None = None, *, embedder=None) -> int:
     from eval.answers import prepare_service
 
     try:
-        questions = load_questions(args.questions)
+        questions = load_split(args)
         if not any(not q.answerable for q in questions):
             raise RagError(f"{args.questions} has no unanswerable question: min_evidence cannot be calibrated.")
         if not any(q.answerable for q in questions):

@@ -12,6 +12,7 @@ to check that the quotes are there (the runner warns about unknown documents).
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,3 +118,24 @@ def load_questions(path: Path | str) -> list[Question]:
         seen[question.id] = number
         questions.append(question)
     return questions
+
+
+SPLITS = ("all", "tune", "held-out")
+SPLIT_SEED = 20261203  # fixed once: the held-out third must never move
+
+
+def split_questions(questions: list[Question], part: str = "all", seed: int = SPLIT_SEED) -> list[Question]:
+    """The ``part`` of a question set: "tune" (two thirds, for changing code), "held-out" (the
+    other third, only ever measured), or "all". Drawn once per set with a fixed seed, apart for
+    answerable and unanswerable questions (each half gets its share of both), by sorted id:
+    the same question always falls on the same side, whatever the file order."""
+    if part not in SPLITS:
+        raise DatasetError(f"Unknown split {part!r}: use one of {', '.join(SPLITS)}.")
+    if part == "all":
+        return list(questions)
+    held: set[str] = set()
+    for answerable in (True, False):
+        ids = sorted(q.id for q in questions if q.answerable == answerable)
+        held |= set(random.Random(f"{seed}:{answerable}").sample(ids, round(len(ids) / 3)))
+    keep = part == "held-out"
+    return [q for q in questions if (q.id in held) == keep]

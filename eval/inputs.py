@@ -23,12 +23,25 @@ def command_parser(prog: str, doc: str | None, *, out: bool = True) -> argparse.
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """--questions, --corpus, --index, --no-ingest and --rebuild."""
+    """--questions, --corpus, --index, --no-ingest, --rebuild and --split."""
     parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
     parser.add_argument("--corpus", type=Path, required=True, help="folder the questions are about")
     parser.add_argument("--index", type=Path, required=True, help="index directory (built or updated here)")
     parser.add_argument("--no-ingest", action="store_true", help="use --index as it is, do not update it")
     parser.add_argument("--rebuild", action="store_true", help="re-create --index from scratch (after a format change)")
+    parser.add_argument(
+        "--split",
+        choices=["all", "tune", "held-out"],
+        default="all",
+        help="the questions to use: the tuning two thirds, the held-out third (measure only), or all",
+    )
+
+
+def load_split(args: argparse.Namespace) -> list:
+    """The --questions file's questions in the --split part (``eval.dataset.split_questions``)."""
+    from eval.dataset import load_questions, split_questions
+
+    return split_questions(load_questions(args.questions), getattr(args, "split", "all"))
 
 
 def run_command(run, args: argparse.Namespace, render, written: list[str], **objects) -> int:

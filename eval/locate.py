@@ -33,8 +33,7 @@ import time
 from collections.abc import Sequence
 
 from eval.answer_metrics import keyword_hits
-from eval.dataset import load_questions
-from eval.inputs import command_parser, run_command
+from eval.inputs import command_parser, load_split, run_command
 from eval.metrics import COVERAGE_THRESHOLD, coverage, percentile
 from rag.answering.skips import introducing
 from rag.errors import RagError
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace, *, embedder=None, llm=None) -> dict:
     from rag.answering.locate import Locator
     from rag.llm import can_score
 
-    questions = [q for q in load_questions(args.questions) if q.answerable][: args.limit]
+    questions = [q for q in load_split(args) if q.answerable][: args.limit]
     if not questions:
         raise RagError(f"{args.questions} has no answerable question to locate answers for.")
     service = prepare_service(args, embedder, llm if llm is not None else args.llm)

