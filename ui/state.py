@@ -52,9 +52,9 @@ def load_llm(directory: str, llm: str, _service) -> str | None:
 
 @st.cache_resource(show_spinner="Chargement du modèle d'embedding…")
 def default_embedder():
-    from rag.embedders import load_embedder
+    from rag.service import embedder_for
 
-    return load_embedder(settings().index.embedder)
+    return embedder_for(settings())
 
 
 def open_service():

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import MissingDependencyError, ModelError
-from rag.settings import LLMSettings, Settings
+from rag.settings import ModelsSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,9 @@ def offline_model(name: str | None = None) -> OfflineModel:
 
 
 def default_model_dir(models_dir: Path | str | None = None, model: OfflineModel | None = None) -> Path:
-    """Where a converted offline model lives: ``<models_dir>/<name>`` (setting ``llm.models_dir``,
+    """Where a converted offline model lives: ``<models_dir>/<name>`` (setting ``models.dir``,
     default ``~/.cache/rag/models``)."""
-    root = Path(models_dir).expanduser() if models_dir else LLMSettings().models_directory
+    root = Path(models_dir).expanduser() if models_dir else ModelsSettings().directory
     return root / (model or DEFAULT).name
 
 
@@ -175,7 +175,7 @@ def prepare_default_model(
     if free < model.disk_needed:
         raise ModelError(
             f"Converting {model.name} needs about {model.disk_needed / 1e9:.1f} GB free in {target.parent} "
-            f"({free / 1e9:.1f} GB free). Free some space or set llm.models_dir (RAG_LLM_MODELS_DIR) to another disk."
+            f"({free / 1e9:.1f} GB free). Free some space or set models.dir (RAG_MODELS_DIR) to another disk."
         )
     _say(progress, f"Preparing the offline LLM {model.name} in {target} (one time, a few minutes)")
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model", default="default", choices=["default", *OFFLINE_MODELS], help=f"which (default: {DEFAULT.name})"
     )
-    parser.add_argument("--dir", type=Path, default=None, help="target folder (default: <llm.models_dir>/<model>)")
+    parser.add_argument("--dir", type=Path, default=None, help="target folder (default: <models.dir>/<model>)")
     parser.add_argument("--check", action="store_true", help="load the model and generate a few tokens")
     args = parser.parse_args(argv)
     from rag.errors import RagError
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         model = offline_model(args.model)
         path = prepare_default_model(
             progress=lambda message: print(message, file=sys.stderr),
-            directory=args.dir or default_model_dir(Settings.load().llm.models_dir, model),
+            directory=args.dir or default_model_dir(Settings.load().models.dir, model),
             model=model,
         )
         report = {"path": str(path), "prepare_seconds": round(time.perf_counter() - started, 1)}

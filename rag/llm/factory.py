@@ -15,8 +15,9 @@ from rag.llm.base import LLM
 from rag.settings import LLMSettings
 
 
-def load_llm(settings: LLMSettings | str | None = None, **kw) -> LLM | None:
-    """The model ``settings`` (or a bare ``llm.name`` string) names; ``kw`` go to the backend."""
+def load_llm(settings: LLMSettings | str | None = None, *, models_dir=None, **kw) -> LLM | None:
+    """The model ``settings`` (or a bare ``llm.name`` string) names; offline models are prepared
+    in ``models_dir`` (setting ``models.dir``); ``kw`` go to the backend."""
     if not isinstance(settings, LLMSettings):
         settings = LLMSettings(name=settings or "none")
     if kw.get("model") is not None or kw.get("api_key") is not None:  # the server's, as keywords
@@ -33,8 +34,7 @@ def load_llm(settings: LLMSettings | str | None = None, **kw) -> LLM | None:
 
     if lowered == "auto":
         if not (
-            default_model.is_prepared(default_model.default_model_dir(settings.models_dir))
-            or default_model.defaults_installed()
+            default_model.is_prepared(default_model.default_model_dir(models_dir)) or default_model.defaults_installed()
         ):
             return None
         lowered = "default"
@@ -55,7 +55,7 @@ def load_llm(settings: LLMSettings | str | None = None, **kw) -> LLM | None:
     if lowered in ("default", default_model.DEFAULT_LLM):
         path = default_model.prepare_default_model(
             progress=lambda message: print(message, file=sys.stderr),
-            directory=default_model.default_model_dir(settings.models_dir),
+            directory=default_model.default_model_dir(models_dir),
         )
         llm = TransformersLLM(path, model_id=default_model.DEFAULT_LLM, **options)
     else:

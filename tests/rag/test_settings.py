@@ -76,7 +76,7 @@ def test_the_users_config_file_is_read_when_it_exists(tmp_path):
 
 def test_older_environment_names_still_work_and_newer_ones_win():
     settings = Settings.load(env={"RAG_LLM": "none", "RAG_LLM_MODEL": "served", "RAG_MODELS_DIR": "/m"})
-    assert (settings.llm.name, settings.llm.server_model, settings.llm.models_dir) == ("none", "served", Path("/m"))
+    assert (settings.llm.name, settings.llm.server_model, settings.models.dir) == ("none", "served", Path("/m"))
     assert Settings.load(env={"RAG_LLM": "none", "RAG_LLM_NAME": "default"}).llm.name == "default"
 
 

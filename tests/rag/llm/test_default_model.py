@@ -27,8 +27,7 @@ def test_default_dir_follows_the_models_dir_setting(tmp_path):
 
     assert models.default_model_dir(tmp_path) == tmp_path / "qwen2.5-coder-0.5b-instruct"
     assert models.default_model_dir() == Path.home() / ".cache" / "rag" / "models" / models.DEFAULT_LLM
-    for env in ({"RAG_LLM_MODELS_DIR": str(tmp_path)}, {"RAG_MODELS_DIR": str(tmp_path)}):  # new name, old name
-        assert Settings.load(env=env).llm.models_directory == tmp_path
+    assert Settings.load(env={"RAG_MODELS_DIR": str(tmp_path)}).models.directory == tmp_path
 
 
 def _pretend_the_default_is(monkeypatch, joined: bytes) -> None:
