@@ -21,7 +21,7 @@ MAX_LINES = 400
 # of a lower layer; nothing may use a unit of its own layer or above unless listed here.
 LAYERS = [
     {"rag.types", "rag.errors"},
-    {"rag.settings", "rag.text", "rag.serialize"},
+    {"rag.settings", "rag.text", "rag.serialize", "rag.devices"},
     {"rag.index", "rag.embedders", "rag.llm"},
     {"rag.retrieval", "rag.testing", "ingest"},
     {"rag.answering"},

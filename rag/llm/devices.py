@@ -3,35 +3,13 @@ a timing: CUDA when asked or present; bf16 on GPUs that support it (else fp16); 
 where the CPU computes it natively (AMX or AVX512-BF16), else fp32. A dtype chosen once by
 timing on a busy machine is chosen by noise (fp32 was picked that way and then decoded at
 1 token/s); ``python -m eval.bench_llm --dtype ...`` measures both for whoever wants to see.
+The capability probes themselves are in ``rag.devices`` (the embedders use them too).
 """
 
 from __future__ import annotations
 
-import os
-
+from rag.devices import native_cpu_dtype
 from rag.errors import ConfigError, ModelError
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity), not the machine's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def native_cpu_dtype() -> str:
-    """bfloat16 when the CPU computes it natively (AMX / AVX512-BF16), else float32."""
-    import torch
-
-    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
-        check = getattr(torch.cpu, probe, None)
-        try:
-            if check is not None and check():
-                return "bfloat16"
-        except Exception:  # private probes; a failure only means "unknown"
-            pass
-    return "float32"
 
 
 def resolve_device(torch, device: str | None) -> str:
