@@ -42,7 +42,7 @@ from pathlib import Path
 
 from eval.answer_metrics import citation_scores, keyword_scores, summarise_answers
 from eval.dataset import Question
-from eval.inputs import command_parser, default_embedder, load_split, run_command, update_index
+from eval.inputs import command_parser, input_embedder, load_split, run_command, update_index
 from eval.stuff_chain import STUFF_K, STUFF_SYSTEM, StuffSystem
 from rag.errors import RagError
 from rag.testing import ScriptedLLM
@@ -272,8 +272,8 @@ class Outputs:
 # -- running --------------------------------------------------------------------------------
 def prepare_service(args: argparse.Namespace, embedder=None, llm=None):
     """Ingest --corpus into --index (unless --no-ingest) and open it; ``llm`` overrides --llm."""
-    if embedder is None and not args.no_ingest:
-        embedder = default_embedder()
+    if embedder is None and not (args.no_ingest and args.embedder is None):
+        embedder = input_embedder(args)
     update_index(args, embedder, progress=sys.stderr.isatty())
     from rag.service import RagService
 

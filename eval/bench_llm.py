@@ -151,8 +151,8 @@ def run(args) -> dict:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device {device} was asked but CUDA is not usable here (torch {torch.__version__}).")
     if device == "cpu":
-        from rag.llm.devices import native_cpu_dtype
-        from rag.llm.devices import usable_cores as _cores
+        from rag.hardware import native_cpu_dtype
+        from rag.hardware import usable_cores as _cores
 
         torch.set_num_threads(_cores())
         dtype = getattr(torch, args.dtype or native_cpu_dtype())

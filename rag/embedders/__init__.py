@@ -46,6 +46,10 @@ def load_embedder(
 
         root = Path(models_dir).expanduser() if models_dir else ModelsSettings().directory
         return TorchE5Embedder(root / FOLDER, device=device, batch_size=batch_size)
+    from rag.embedders import gemma  # not at the top: `python -m rag.embedders.gemma` runs it as __main__
+
+    if name in gemma.NAMES:
+        return gemma.load(device=device, directory=Path(models_dir) / gemma.MODEL_NAME if models_dir else None)
     if name.startswith("hashing"):
         match = re.fullmatch(r"hashing(?:-bow)?(?:-(\d+))?", name)
         if not match:

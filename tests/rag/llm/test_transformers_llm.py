@@ -72,7 +72,7 @@ class TestTransformers(LLMContract):
             llm.generate(long)
 
     def test_explicit_dtypes_and_the_cpus_capability(self, tiny_dir):
-        from rag.llm.devices import native_cpu_dtype
+        from rag.hardware import native_cpu_dtype
 
         assert TransformersLLM(tiny_dir, device="cpu", dtype="float32").dtype == "float32"
         assert TransformersLLM(tiny_dir, device="cpu", dtype="bfloat16").dtype == "bfloat16"
