@@ -85,7 +85,11 @@ class RagService:
             if not self._llm_loaded:
                 from rag.llm import load_llm
 
-                self._llm = load_llm(self.settings.llm, models_dir=self.settings.models.dir)
+                self._llm = load_llm(
+                    self.settings.llm,
+                    models_dir=self.settings.models.dir,
+                    export_python=self.settings.models.export_interpreter,
+                )
                 self._llm_loaded = True
         return self._llm
 

@@ -131,7 +131,7 @@ class LLMContract:
         one = [{"role": "user", "content": short}]
         assert llm.chat_tokens(one) > llm.count_tokens(short)
         assert llm.chat_tokens([{"role": "user", "content": long}]) > llm.chat_tokens(one)
-        assert llm.chat_tokens(MESSAGES) > llm.chat_tokens(MESSAGES[1:])
+        assert llm.chat_tokens([*MESSAGES, {"role": "user", "content": short}]) > llm.chat_tokens(MESSAGES)
 
     def test_self_check_reports_speed_and_placement(self, llm):
         report = llm.self_check()

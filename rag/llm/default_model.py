@@ -89,6 +89,13 @@ def default_model_dir(models_dir: Path | str | None = None, model: OfflineModel 
     return root / (model or DEFAULT).name
 
 
+def read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def read_marker(directory: Path | str, model: OfflineModel | None = None) -> dict | None:
     """The completion marker of a converted folder, or None if the folder is absent, incomplete,
     or converted from other weights."""
@@ -204,7 +211,7 @@ def prepare_default_model(
             "versions": _versions(),
         }
         (work / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
-        _make_readable(work)  # mkdtemp made it private; the model is not a secret
+        make_readable(work)  # mkdtemp made it private; the model is not a secret
         if target.exists():
             if read_marker(target, model) is not None:  # another process finished first
                 shutil.rmtree(work, ignore_errors=True)
@@ -236,7 +243,8 @@ def _convert(gguf: Path, out: Path) -> None:
     tokenizer.save_pretrained(str(out))
 
 
-def _make_readable(folder: Path) -> None:
+def make_readable(folder: Path) -> None:
+    """Usual modes for a folder ``mkdtemp`` made private (the model is not a secret)."""
     umask = os.umask(0)
     os.umask(umask)
     folder.chmod(0o777 & ~umask)
