@@ -43,7 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = sub.add_parser("ingest", help="add a folder or files to the index (incremental)")
+    from rag.service import supported_suffixes
+
+    ingest = sub.add_parser(
+        "ingest",
+        help="add a folder or files to the index (incremental)",
+        description="Add a folder or files to the index (incremental: only new or changed files are read).",
+        epilog="Formats read: " + " ".join(sorted(supported_suffixes())) + " (details: docs/formats.md).",
+    )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     _add_index_arg(ingest)
     ingest.add_argument(
