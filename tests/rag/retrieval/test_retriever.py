@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingest.chunking import ChunkingParams
-from ingest.pipeline import ingest
 from rag.errors import ConfigError
 from rag.retrieval import Filters
 from rag.service import RagService
 from rag.settings import RetrievalSettings
-from rag.testing import HashingEmbedder
 
 DOCS = {
     "boulangerie.md": "# La boulangerie\n\nLe pain au levain cuit quatre heures dans le four à bois.\n\n"
@@ -23,14 +20,8 @@ DOCS = {
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    root = tmp_path_factory.mktemp("docs")
-    for name, text in DOCS.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    index_dir = tmp_path_factory.mktemp("index")
-    ingest([root], index_dir, HashingEmbedder(128), ChunkingParams(40, 8), progress=False)
-    with RagService.open(index_dir) as svc:
+def service(hashing_index):
+    with RagService.open(hashing_index(DOCS)) as svc:
         yield svc
 
 
