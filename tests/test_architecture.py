@@ -27,6 +27,7 @@ LAYERS = [
     {"rag.retrieval", "rag.testing", "ingest"},
     {"rag.answering"},
     {"rag.service"},
+    {"rag.uploads"},
     {"rag.cli", "rag.langchain", "rag"},
     {"ui", "eval"},
 ]
