@@ -132,16 +132,16 @@ def delete_upload(index_dir: Path | str, root: str, source: str) -> bool:
 INGESTED = ("added", "updated", "unchanged")
 
 
-def ingest_saved(saved: list[Saved], settings: Settings, embedder=None):
+def ingest_saved(saved: list[Saved], settings: Settings, embedder=None, progress=None):
     """Ingest the files ``save_upload`` wrote into the index ``settings`` names (other documents
     stay: no pruning); returns the ``IngestReport``. A file that could not be ingested loses its
     managed copy unless it replaced an earlier upload; a RagError (the index is locked...)
-    takes every new copy with it before it is raised."""
+    takes every new copy with it before it is raised. ``progress``: as ``rag.service.ingest`` takes it."""
     from rag.service import ingest
 
     settings = settings.replace("ingestion.prune", False)
     try:
-        report = ingest([s.path for s in saved], settings, embedder=embedder, progress=False)
+        report = ingest([s.path for s in saved], settings, embedder=embedder, progress=progress or False)
     except RagError:
         for item in saved:
             if not item.replaced:
