@@ -12,6 +12,8 @@ from rag.cli.render import answer_to_text, hit_lines, index_lines
 from rag.errors import RagError
 from rag.settings import Settings
 
+HIDDEN = "(set, not shown)"  # what `rag settings` prints for a key
+
 
 def settings_of(args, **flags) -> Settings:
     """Defaults < --config (or $RAG_CONFIG) < environment < --set < this command's own flags
@@ -150,9 +152,14 @@ def cmd_settings(args) -> int:
     from rag.settings import env_name
 
     settings = settings_of(args)
+    secret = {key for key, value, _ in settings.describe() if key.endswith("api_key") and value}
     if args.json:
-        print(json.dumps(settings.to_dict(), ensure_ascii=False, indent=2))
+        shown = settings.to_dict()
+        for key in secret:
+            section, name = key.split(".")
+            shown[section][name] = HIDDEN
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
         return EXIT_OK
     for key, value, help in settings.describe():
-        print(f"{key} = {value!r}    ({env_name(key)})\n    {help}")
+        print(f"{key} = {HIDDEN if key in secret else repr(value)}    ({env_name(key)})\n    {help}")
     return EXIT_OK
