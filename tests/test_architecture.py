@@ -28,6 +28,7 @@ LAYERS = [
     {"rag.answering"},
     {"rag.service"},
     {"rag.uploads"},
+    {"rag.server"},
     {"rag.cli", "rag.langchain", "rag"},
     {"ui", "eval"},
 ]

@@ -46,14 +46,13 @@ def cmd_ingest(args) -> int:
 
 def cmd_index_info(args) -> int:
     from rag.index import Index
-    from rag.serialize import document_to_json
+    from rag.serialize import index_to_json
 
     with Index.open(settings_of(args).index.directory) as index:
         info = index.info()
         docs = index.store.documents()
     if args.json:
-        info["documents"] = [document_to_json(d) for d in docs]
-        print(json.dumps(info, ensure_ascii=False, indent=2))
+        print(json.dumps(index_to_json(info, docs), ensure_ascii=False, indent=2))
     else:
         print("\n".join(index_lines(info, docs)))
     return EXIT_OK
@@ -61,7 +60,7 @@ def cmd_index_info(args) -> int:
 
 def cmd_search(args) -> int:
     from rag.retrieval import Filters
-    from rag.serialize import hit_to_json
+    from rag.serialize import search_to_json
     from rag.service import RagService
 
     if args.k < 1:
@@ -69,9 +68,7 @@ def cmd_search(args) -> int:
     with RagService.open(settings=settings_of(args)) as service:
         result = service.retrieve(args.query, k=args.k, filters=Filters(tuple(args.source), tuple(args.doc_id)))
     if args.json:
-        timings = {stage: round(seconds * 1000, 2) for stage, seconds in result.timings.items()}
-        payload = {"query": args.query, "hits": [hit_to_json(h) for h in result.hits], "timings_ms": timings}
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        print(json.dumps(search_to_json(args.query, result.hits, result.timings), ensure_ascii=False, indent=2))
     else:
         print("\n".join(hit_lines(result.hits)))
     return EXIT_OK
@@ -146,6 +143,22 @@ def cmd_ui(args) -> int:
     sys.stdout.flush()
     os.execve(argv[0], argv, env)  # replaces this process: Ctrl+C and signals go straight to Streamlit
     return EXIT_OK  # not reached
+
+
+def cmd_serve(args) -> int:
+    from rag.server import check_exposure, is_loopback, serve
+
+    flags = {"server.host": args.host, "server.port": args.port, "llm.name": args.llm}
+    settings = settings_of(args, **flags)
+    settings = settings.replace("index.dir", settings.index.directory.resolve())
+    check_exposure(settings, args.insecure)
+    where = f"http://{settings.server.host}:{settings.server.port}"
+    print(f"Serving the HTTP API on {where}/v1 (index {settings.index.directory}); docs at {where}/docs.")
+    if not settings.server.api_key and not is_loopback(settings.server.host):
+        print("No API key (RAG_API_KEY): anyone who can reach the port may read, upload and delete documents.")
+    sys.stdout.flush()
+    serve(settings, insecure=args.insecure)
+    return EXIT_OK
 
 
 def cmd_settings(args) -> int:
