@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -46,10 +47,8 @@ class Index:
         self.directory = directory
         self.store = store
         self._lock_handle = lock_handle
-        self._vectors: VectorIndex | None = None
-        self._vectors_generation: int | None = None
-        self._keywords: KeywordIndex | None = None
-        self._keywords_generation: int | None = None
+        self._loaded: dict[str, tuple[int, VectorIndex | KeywordIndex]] = {}
+        self._loading = threading.Lock()
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
@@ -197,18 +196,21 @@ class Index:
 
     def vectors(self) -> VectorIndex:
         """The FAISS index of the current generation, loaded once, rebuilt if missing."""
-        generation = self.generation
-        if self._vectors is None or self._vectors_generation != generation:
-            kind = resolve_index_type(self.meta.get("index_type", "auto"), self.store.count_chunks())
-            path = self._vector_path(generation)
-            if path.exists():
-                self._vectors = VectorIndex.load(path, kind)
-            else:
-                self._vectors = self._build_vectors(kind)
-                if self._lock_handle is not None:
-                    self._vectors.save(path)
-            self._vectors_generation = generation
-        return self._vectors
+        return self._derived("vectors", self.generation)
+
+    def keywords(self) -> KeywordIndex:
+        """The BM25 index of the current generation, loaded once, rebuilt if missing."""
+        return self._derived("keywords", self.generation)
+
+    def searchers(self) -> tuple[VectorIndex, KeywordIndex]:
+        """The vector and keyword indexes of one generation, the last committed. A search uses
+        this pair throughout: an ingestion committing meanwhile cannot mix two generations."""
+        for _ in range(5):
+            generation = self.generation
+            pair = self._derived("vectors", generation), self._derived("keywords", generation)
+            if self.generation == generation:
+                break
+        return pair
 
     def _keyword_path(self, generation: int) -> Path:
         return self.directory / f"keyword-{generation}.npz"
@@ -217,19 +219,38 @@ class Index:
         generation = self.generation
         return self._vector_path(generation).exists() and self._keyword_path(generation).exists()
 
-    def keywords(self) -> KeywordIndex:
-        """The BM25 index of the current generation, loaded once, rebuilt if missing."""
-        generation = self.generation
-        if self._keywords is None or self._keywords_generation != generation:
-            path = self._keyword_path(generation)
-            if path.exists():
-                self._keywords = KeywordIndex.load(path)
+    def _derived(self, kind: str, generation: int):
+        """The derived index ``kind`` of ``generation``, cached as one (generation, index) pair so
+        that threads reading it never see one generation's number with another's index."""
+        cached = self._loaded.get(kind)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        with self._loading:  # one thread loads; the others then find it cached
+            cached = self._loaded.get(kind)
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            if kind == "vectors":
+                path = self._vector_path(generation)
+                vector_kind = resolve_index_type(self.meta.get("index_type", "auto"), self.store.count_chunks())
+                load, build = lambda: VectorIndex.load(path, vector_kind), lambda: self._build_vectors(vector_kind)
             else:
-                self._keywords = KeywordIndex.build_windows(self.store.iter_sentence_terms())
+                path = self._keyword_path(generation)
+                load, build = lambda: KeywordIndex.load(path), self._build_keywords
+            try:
+                value = load() if path.exists() else None
+            except (OSError, RuntimeError):  # replaced by a newer generation since exists()
+                value = None
+            if value is None:
+                # Not written yet (a writer between its commit and its files), or already replaced:
+                # built from the store, the source of truth.
+                value = build()
                 if self._lock_handle is not None:
-                    self._keywords.save(path)
-            self._keywords_generation = generation
-        return self._keywords
+                    value.save(path)
+            self._loaded[kind] = (generation, value)
+            return value
+
+    def _build_keywords(self) -> KeywordIndex:
+        return KeywordIndex.build_windows(self.store.iter_sentence_terms())
 
     def _build_vectors(self, kind: str) -> VectorIndex:
         ids, vectors = self.store.all_vectors(self.dim)
@@ -239,12 +260,10 @@ class Index:
         """After the store's transaction: write derived files for the new generation, drop old ones."""
         generation = self.generation
         kind = resolve_index_type(self.meta.get("index_type", "auto"), self.store.count_chunks())
-        self._vectors = self._build_vectors(kind)
-        self._vectors.save(self._vector_path(generation))
-        self._vectors_generation = generation
-        self._keywords = KeywordIndex.build_windows(self.store.iter_sentence_terms())
-        self._keywords.save(self._keyword_path(generation))
-        self._keywords_generation = generation
+        vectors, keywords = self._build_vectors(kind), self._build_keywords()
+        vectors.save(self._vector_path(generation))
+        keywords.save(self._keyword_path(generation))
+        self._loaded = {"vectors": (generation, vectors), "keywords": (generation, keywords)}
         keep = {self._vector_path(generation).name, self._keyword_path(generation).name}
         for old in [*self.directory.glob("vectors-*.faiss"), *self.directory.glob("keyword-*.npz")]:
             if old.name not in keep:
