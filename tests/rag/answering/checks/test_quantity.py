@@ -29,6 +29,8 @@ def test_a_number_inside_a_name_of_the_question_is_not_its_quantity():
     question = "Quelle est la taille du modèle Zorbax-7B et qui l'a développé ?"
     assert verdict(question, "Zorbax-7B est un modèle de 7 milliards de paramètres, développé par Quux.") is None
     assert verdict(question, "Un modèle de langage de 7 milliards de paramètres.") is None
+    assert verdict(question, "Le modèle Zorbax-7B compte 7B paramètres.") is None
+    assert verdict(question, "Il compte 7 paramètres, et Quux l'a développé.") is None
     # the name written apart, or its digits alone counting nothing, state no quantity
     assert verdict(question, "Le modèle Zorbax – 7B a été développé par Quux.") is not None
     assert verdict(question, "Le modèle Zorbax (version 7) vient de Quux.") is not None
