@@ -47,6 +47,10 @@ _MARKER_NUMBERS = r"\d{1,3}(?:[ \t]*[,;–-][ \t]*\d{1,3})*"
 _REFERENCE = re.compile(
     rf"\[[ \t]*{_MARKER_NUMBERS}[ \t]*\]|(?:(?<=[^\W\d_])|(?<=[.»\"’]))[ \t\u00a0]*\({_MARKER_NUMBERS}\)"
 )
+# An enumeration inside a line: « ... 1: identifier ... 2: vérifier ... »: one or two digits ended by
+# a colon, then a word. Lists flattened into one line keep it. (« 2) » inside a line may close a
+# parenthesis: « (Four Bois 12) »; only at a line's start is it numbering, ``_LIST_NUMBER``.)
+_ENUMERATION = re.compile(r"(?<![\w.,:/])\d{1,2}[ \t]*:(?=[ \t]+[^\W\d_])")
 # Page furniture alone on a line: « 3/10 », « - 3 - ».
 _PAGE_LINE = re.compile(r"^[ \t]*(?:\d{1,4}[ \t]*/[ \t]*\d{1,4}|[-–][ \t]*\d{1,4}[ \t]*[-–])[ \t]*$", re.MULTILINE)
 # A name with digits in it: a word that starts with a letter (« MPT-7B », « GPT-3.5 », « V3 », « Llama3 »).
@@ -56,6 +60,7 @@ _DIGIT = re.compile(r"\d")
 KINDS = {
     "outline": OUTLINE,
     "list": _LIST_NUMBER,
+    "enumeration": _ENUMERATION,
     "label": _LABELLED,
     "reference": _REFERENCE,
     "page": _PAGE_LINE,

@@ -22,6 +22,7 @@ from rag.answering.checks.verdict import Sentence, run
 from rag.answering.question import parts
 from rag.answering.support import Support
 from rag.settings import AnswerSettings
+from rag.text.furniture import strip_non_quantities
 from rag.text.markers import answer_sentences, parse_markers, strip_markers
 from rag.types import Hit, SentenceCheck
 
@@ -63,8 +64,8 @@ class DraftChecker:
         asks = parts(question) if question else [None]
         for start, end in answer_sentences(text):
             content = strip_markers(text[start:end])
-            if not re.search(r"\w", content):
-                continue
+            if not re.search(r"\w", strip_non_quantities(content)):
+                continue  # nothing but punctuation or furniture (« 5. » numbering a list): no claim
             cited = tuple(dict.fromkeys(n for a, b, ns in markers if start <= a < end for n in ns))
             supports = self.supports(content, passages, asks) if passages else []
             best = max(range(len(supports)), key=lambda i: supports[i].score) if supports else None

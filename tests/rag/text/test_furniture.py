@@ -77,3 +77,9 @@ def test_furniture_is_blanked_in_place():
     stripped = strip_non_quantities(text)
     assert len(stripped) == len(text) and stripped.endswith("7 milliards") and "12" not in stripped
     assert [text[a:b] for a, b in furniture(text)] == [" (12)", "Figure 3"]
+
+
+def test_an_enumeration_flattened_into_a_line_is_no_quantity():
+    assert content_numbers("étapes : 1: lire la page 2: noter les mots") == set()
+    assert content_numbers("le four (Four Bois 12) cuit") == {"12"}
+    assert content_numbers("le ratio 3:1 et 12 ans à 14:30") == {"3", "1", "12", "14", "30"}

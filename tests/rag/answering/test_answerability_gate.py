@@ -8,7 +8,6 @@ import json
 from rag.answering import calibration as calibration_module
 from rag.answering.answerability import Assessment, Calibration, Gate
 from rag.answering.calibration import RETRIEVAL_ONLY, answerability, model_key, write, write_answerability
-
 from tests.rag.answering.conftest import Scripted, _answerer
 
 RETRIEVAL = Calibration(
