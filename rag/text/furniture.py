@@ -30,8 +30,11 @@ OUTLINE = re.compile(
     rf"^[ \t#*>-]*(?:{SECTION_NUMBER}[ \t]*[-–.):]?|[1-9]\d?[ \t]*[-–.):])[ \t]+(?=[^\W\d_])",
     re.MULTILINE | re.UNICODE,
 )
-# A list item's number or letter heading a line, whatever follows: « 1. », « 2) », « (3) », « a) ».
-_LIST_NUMBER = re.compile(r"^[ \t]*(?:[-*•][ \t]*)?(?:\d{1,2}[.)]|\(\d{1,2}\)|[a-z]\))(?=[ \t]+\S)", re.MULTILINE)
+# A list item's number or letter heading a line, whatever follows, or alone on its line (the item's
+# text on the next): « 1. », « 2) », « (3) », « a) ».
+_LIST_NUMBER = re.compile(
+    r"^[ \t]*(?:[-*•][ \t]*)?(?:\d{1,2}[.)]|\(\d{1,2}\)|[a-z]\))(?=[ \t]+\S|[ \t]*$)", re.MULTILINE
+)
 # A label and its number or numbers: « Figure 3 », « section 4.1 », « p. 12-15 », « Page 3 / 10 », « annexe B ».
 _NUMBERED = r"(?:\d+(?:\.\d+)*[a-z]?\b|(?-i:[A-Z])\b)"
 _LABELLED = re.compile(

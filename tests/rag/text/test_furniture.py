@@ -83,3 +83,8 @@ def test_an_enumeration_flattened_into_a_line_is_no_quantity():
     assert content_numbers("étapes : 1: lire la page 2: noter les mots") == set()
     assert content_numbers("le four (Four Bois 12) cuit") == {"12"}
     assert content_numbers("le ratio 3:1 et 12 ans à 14:30") == {"3", "1", "12", "14", "30"}
+
+
+def test_a_list_number_alone_on_its_line_is_no_quantity():
+    assert content_numbers("5.\nLe texte de l'élément") == set()
+    assert content_numbers("Il y en a 5.") == {"5"}
