@@ -159,3 +159,18 @@ def summarise_answers(rows: Iterable[Mapping]) -> dict:
         else None,
         "latency": _latency(rows),
     }
+
+
+def summarise_by_split(rows: Iterable[Mapping], systems: Sequence[str]) -> dict:
+    """``summarise_answers`` per system and per split (``row["split"]``: tune or held-out), named
+    « system (split) »; empty unless both splits are present (a gap between them is a fit)."""
+    rows = list(rows)
+    splits = [s for s in ("tune", "held-out") if any(r.get("split") == s for r in rows)]
+    if len(splits) < 2:
+        return {}
+    return {
+        f"{system} ({split})": summarise_answers([r for r in rows if r["system"] == system and r["split"] == split])
+        for system in systems
+        for split in splits
+        if any(r["system"] == system for r in rows)
+    }

@@ -40,8 +40,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from eval.answer_metrics import citation_scores, keyword_scores, summarise_answers
-from eval.dataset import Question
+from eval.answer_metrics import citation_scores, keyword_scores, summarise_answers, summarise_by_split
+from eval.dataset import Question, load_questions, split_questions
 from eval.inputs import command_parser, input_embedder, load_split, run_command, update_index
 from eval.stuff_chain import STUFF_K, STUFF_SYSTEM, StuffSystem
 from rag.errors import RagError
@@ -221,6 +221,12 @@ def render_report(rows: Sequence[dict], summary: dict) -> str:
         "",
         *comparison_table(summary),
         "",
+    ]
+    by_split = summarise_by_split(rows, list(summary["systems"]))
+    if by_split:
+        lines += ["## Tune and held-out parts (a gap between them is a fit)", ""]
+        lines += [*comparison_table({"systems": by_split}), ""]
+    lines += [
         "## Refusals by kind",
         "",
     ]
@@ -339,6 +345,7 @@ def _run(args, questions: Sequence[Question], service) -> dict:
         "embedder": service.embedder.model_id,
     }
     outputs = Outputs(args.out, config, args.systems)
+    held_out = {q.id for q in split_questions(load_questions(args.questions), "held-out")}
     started = time.perf_counter()
     n = len(questions)
     for i, question in enumerate(questions, start=1):
@@ -354,7 +361,7 @@ def _run(args, questions: Sequence[Question], service) -> dict:
             else:
                 answer = service.ask(question.question, k=args.k, use_llm=system == "rag")
                 row = answer_row(question, system, answer)
-            outputs.add(row)
+            outputs.add(row | {"split": "held-out" if question.id in held_out else "tune"})
             print(_progress(i, n, row, started), file=sys.stderr, flush=True)
     return outputs.write()
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from eval.answer_metrics import citation_scores, keyword_hits, keyword_scores, normalise_answer, summarise_answers
+from eval.answer_metrics import (
+    citation_scores,
+    keyword_hits,
+    keyword_scores,
+    normalise_answer,
+    summarise_answers,
+    summarise_by_split,
+)
 from eval.metrics import COVERAGE_THRESHOLD, coverage
 
 # Gold quotes and passages: OVEN is covered by P_OVEN alone; FLOUR_LEVAIN is split over two passages.
@@ -213,3 +220,22 @@ def test_only_unanswerable_questions():
     assert s["keyword_accuracy"] is None and s["false_refusal_rate"] is None
     assert (s["correct_refusals"], s["answered_unanswerable"]) == (2, 0)
     assert s["unsupported_sentence_rate"] is None  # a checking system with nothing answered
+
+
+def test_summaries_by_split_need_both_parts():
+    def row(system, split, abstained):
+        return {
+            "system": system,
+            "split": split,
+            "answerable": True,
+            "abstained": abstained,
+            "keywords": None,
+            "citation_scores": None,
+            "sentences": None,
+            "timings": {},
+        }
+
+    rows = [row("rag", "tune", False), row("rag", "held-out", True), row("rag", "held-out", False)]
+    parts = summarise_by_split(rows, ["rag"])
+    assert parts["rag (tune)"]["false_refusals"] == 0 and parts["rag (held-out)"]["false_refusals"] == 1
+    assert summarise_by_split(rows[:1], ["rag"]) == {}
