@@ -20,8 +20,9 @@ Over a system's rows (``summarise_answers``):
 - keyword accuracy = mean ``all`` over answerable questions (abstentions count 0), and the
   same without the verbatim excerpt that ends an LLM answer (``keyword_accuracy_without_excerpt``);
 - citation precision is micro-averaged (all citations of answered answerable questions
-  pooled), citation recall the mean over answered answerable questions; both None for a
-  system that does not cite;
+  pooled), citation recall the mean over answered answerable questions; "answered with a gold
+  citation" the share of answerable questions answered with at least one correct citation;
+  all None for a system that does not cite;
 - correct refusals = abstentions on unanswerable questions, false refusals = abstentions on
   answerable ones (count and rate), answered unanswerable = the rest of the unanswerable;
   located answers = answers made of the passages' own words because the model's drafts were
@@ -140,6 +141,10 @@ def summarise_answers(rows: Iterable[Mapping]) -> dict:
         if cites_system
         else None,
         "citation_recall": _mean(recalls) if cites_system else None,
+        # answerable questions answered with a citation whose passage alone covers a gold quote
+        "answered_with_gold_citation": (sum(c["correct"] > 0 for c in cites) / len(answerable) if answerable else None)
+        if cites_system
+        else None,
         "citations": n_cited if cites_system else None,
         "uncited_answers": sum(c["cited"] == 0 for c in cites) if cites_system else None,
         "correct_refusals": correct_refusals,

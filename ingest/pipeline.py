@@ -63,7 +63,7 @@ def ingest(
     max_file_mb: float = DEFAULT_MAX_FILE_MB,
     rebuild: bool = False,
     prune: bool = True,
-    progress: bool | None = None,
+    progress: bool | Callable[[str, int, int], None] | None = None,
     follow_symlinks: bool = False,
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
     wait: bool = True,
@@ -73,16 +73,21 @@ def ingest(
 
     ``prune`` removes indexed documents that were under an ingested folder and are gone.
     ``rebuild`` re-creates the index from these paths (e.g. after changing the embedder):
-    the old index stays usable until the new one is committed. ``follow_symlinks``: follow
-    links that lead out of an ingested folder. ``read_timeout_s``: the time one file may
-    take to read. ``wait``/``on_wait``: while another process writes the index (see
-    ``rag.index.lock``). A full disk or read-only media raise ``IndexWriteError``.
+    the old index stays usable until the new one is committed. ``progress``: a bar on
+    stderr (None: when it is a terminal), or a function called as ``progress(stage, done,
+    total)`` with stage "reading" (files), "embedding" (chunks), then "indexing".
+    ``follow_symlinks``: follow links that lead out of an ingested folder. ``read_timeout_s``:
+    the time one file may take to read. ``wait``/``on_wait``: while another process writes
+    the index (see ``rag.index.lock``). A full disk or read-only media raise ``IndexWriteError``.
     """
     params = params or ChunkingParams()
     started = time.perf_counter()
     report = IngestReport(index_dir=str(index_dir))
+    notify = progress if callable(progress) else _quiet
     if progress is None:
         progress = sys.stderr.isatty()
+    elif callable(progress):
+        progress = False
     with storage_errors(Path(index_dir)):
         index = Index.open_for_write(
             index_dir,
@@ -102,10 +107,11 @@ def ingest(
             roots = {str(f.root) for f in found} | {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
             seen = {f.source for f in found}
             going = {s for s, d in stored.items() if rebuild or (prune and d.root in roots and s not in seen)}
-            pending, unchanged = _read_changed(found, stored, going, embedder, params, report, limits, rebuild)
+            pending, unchanged = _read_changed(found, stored, going, embedder, params, report, limits, rebuild, notify)
             removed = sorted(s for s in going if s not in pending)
 
-            vectors = _embed(pending, index, embedder, report, progress)
+            vectors = _embed(pending, index, embedder, report, progress, notify)
+            notify("indexing", 0, 1)
             if pending or removed or unchanged or rebuild:
                 _commit(index, pending, vectors, removed, unchanged, embedder, params, index_type, rebuild)
             for source in removed:
@@ -121,7 +127,11 @@ def ingest(
             index.close()
 
 
-def _read_changed(found, stored, going, embedder, params, report, limits, rebuild):
+def _quiet(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def _read_changed(found, stored, going, embedder, params, report, limits, rebuild, notify=_quiet):
     """Read and chunk new or changed files; return them and the merely-touched ones.
 
     ``going`` are stored documents this run will remove (so a renamed file is not taken
@@ -130,7 +140,8 @@ def _read_changed(found, stored, going, embedder, params, report, limits, rebuil
     pending: dict[str, _Pending] = {}
     unchanged: list[tuple[str, int, int]] = []
     known_ids = {d.doc_id: d.source for s, d in stored.items() if s not in going}
-    for item in found:
+    for done, item in enumerate(found):
+        notify("reading", done, len(found))
         try:
             stat = item.path.stat()
         except OSError as exc:
@@ -180,7 +191,7 @@ def _file_id(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _embed(pending, index, embedder, report, progress) -> dict[str, bytes]:
+def _embed(pending, index, embedder, report, progress, notify=_quiet) -> dict[str, bytes]:
     """Vectors for every pending chunk, embedding only texts never embedded before."""
     keys = {text_key(embedder.model_id, c.text): c.text for p in pending.values() for c in p.chunks}
     vectors = index.store.known_vectors(list(keys))
@@ -189,6 +200,7 @@ def _embed(pending, index, embedder, report, progress) -> dict[str, bytes]:
     bar = _progress_bar(len(todo), progress)
     embed_started = time.perf_counter()
     for i in range(0, len(todo), EMBED_BATCH):
+        notify("embedding", i, len(todo))
         batch = todo[i : i + EMBED_BATCH]
         computed = np.asarray(embedder.embed_passages([keys[k] for k in batch]), dtype=np.float32)
         index.store.stage_vectors(batch, computed)

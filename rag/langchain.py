@@ -2,7 +2,9 @@
 
 Each Document's metadata carries what a citation needs: source, page, page_end, start,
 end, heading_path, chunk_id, doc_id, rank, score and the score of every stage.
-Needs ``langchain-core`` (``pip install "rag-fr[langchain]"``).
+``k`` and ``filters`` set at construction can be overridden per call:
+``retriever.invoke(query, k=1, filters=Filters(...))``, as LangChain's standard retriever
+tests expect. Needs ``langchain-core`` (``pip install "rag-fr[langchain]"``).
 """
 
 from __future__ import annotations
@@ -36,5 +38,15 @@ class RagRetriever(BaseRetriever):
     k: int = 5
     filters: Filters | None = None
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [hit_to_document(hit) for hit in self.service.search(query, k=self.k, filters=self.filters)]
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> list[Document]:
+        """``k`` and ``filters`` given to ``invoke`` win over the retriever's own."""
+        k = self.k if k is None else k
+        filters = self.filters if filters is None else filters
+        return [hit_to_document(hit) for hit in self.service.search(query, k=k, filters=filters)]

@@ -1,4 +1,5 @@
-"""The JSON the CLI (``--json``), the evaluation and the HTTP API share: hits, answers, documents.
+"""The JSON the CLI (``--json``), the evaluation and the HTTP API share: hits, searches, answers,
+documents, the index.
 
 Plain dicts of JSON types, one shape per object, so that every door reports the same fields.
 This module only converts; it does not print or decide.
@@ -25,6 +26,12 @@ def hit_to_json(hit: Hit) -> dict:
         "chunk_id": chunk.chunk_id,
         "doc_id": chunk.doc_id,
     }
+
+
+def search_to_json(query: str, hits: list[Hit], timings: dict[str, float]) -> dict:
+    """A search (``rag search --json``, ``POST /v1/search``): the hits and each stage's milliseconds."""
+    timings_ms = {stage: round(seconds * 1000, 2) for stage, seconds in timings.items()}
+    return {"query": query, "hits": [hit_to_json(h) for h in hits], "timings_ms": timings_ms}
 
 
 def answer_to_json(answer: Answer) -> dict:
@@ -65,3 +72,8 @@ def document_to_json(document) -> dict:
         "pages": document.n_pages,
         "chunks": document.n_chunks,
     }
+
+
+def index_to_json(info: dict, documents) -> dict:
+    """``Index.info()`` with its documents (``rag index info --json``, ``GET /v1/index``)."""
+    return {**info, "documents": [document_to_json(d) for d in documents]}

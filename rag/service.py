@@ -15,7 +15,7 @@ This is the only module of ``rag`` that uses the ingestion package (``ingest``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rag.embedders import Embedder, load_embedder
@@ -24,6 +24,8 @@ from rag.index import STORE_FILE, Index
 from rag.retrieval import Filters, Retrieval, Retriever
 from rag.settings import Settings
 from rag.types import Answer, Hit
+
+Progress = bool | Callable[[str, int, int], None] | None
 
 
 class RagService:
@@ -124,7 +126,7 @@ class RagService:
     def info(self) -> dict:
         return self.index.info()
 
-    def ingest(self, paths: list[Path | str], *, progress: bool | None = None, **options):
+    def ingest(self, paths: list[Path | str], *, progress: Progress = None, **options):
         """Add or update ``paths`` in this index, with its own embedder and identity."""
         return ingest(paths, self.settings, embedder=self.embedder, progress=progress, **options)
 
@@ -147,13 +149,15 @@ def ingest(
     *,
     embedder: Embedder | None = None,
     rebuild: bool = False,
-    progress: bool | None = None,
+    progress: Progress = None,
     wait: bool = True,
     on_wait=None,
 ):
     """Bring the index at ``settings.index.directory`` in step with the files under ``paths``;
-    returns the ``ingest.report.IngestReport``. While another process writes the index, it
-    waits (``on_wait(pid)`` is called once) or, without ``wait``, raises ``IndexLockedError``.
+    returns the ``ingest.report.IngestReport``. ``progress``: a bar on stderr (None: when it is
+    a terminal), or a function ``progress(stage, done, total)`` ("reading", "embedding", "indexing").
+    While another process writes the index, it waits (``on_wait(pid)`` is called once) or,
+    without ``wait``, raises ``IndexLockedError``.
 
     An existing index keeps what makes it (embedder, chunking, vector index type) unless
     ``rebuild``: a setting left at its default takes the index's value, a setting changed from

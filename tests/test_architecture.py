@@ -27,6 +27,8 @@ LAYERS = [
     {"rag.retrieval", "rag.testing", "ingest"},
     {"rag.answering"},
     {"rag.service"},
+    {"rag.uploads"},
+    {"rag.server"},
     {"rag.cli", "rag.langchain", "rag"},
     {"ui", "eval"},
 ]

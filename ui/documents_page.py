@@ -1,5 +1,5 @@
 """The Documents page: list, upload and ingest, delete, index information. Uploads land in
-the managed folder inside the index directory (``ui.uploads``) and are ingested through the
+the managed folder inside the index directory (``rag.uploads``) and are ingested through the
 façade with the index's own identity."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import streamlit as st
 
 from rag.errors import RagError
 from rag.service import supported_suffixes
+from rag.uploads import INGESTED, UploadError, delete_upload, ingest_saved, save_upload, uploads_dir
 from ui import render, state
-from ui.uploads import UploadError, delete_upload, save_upload, uploads_dir
 
 
 def missing_index() -> None:
@@ -25,8 +25,6 @@ def missing_index() -> None:
 
 def ingest_uploads(service, files, replace: bool) -> list[tuple[str, str]]:
     """Save the uploaded files in the managed folder and ingest them; (level, message) lines."""
-    from rag.service import ingest
-
     directory = state.index_dir()
     messages: list[tuple[str, str]] = []
     with st.status(f"Indexation de {len(files)} fichier{'s' if len(files) > 1 else ''}…", expanded=True) as status:
@@ -56,24 +54,15 @@ def ingest_uploads(service, files, replace: bool) -> list[tuple[str, str]]:
             st.write("Lecture, découpage en passages et calcul des vecteurs…")
             # A new index takes the settings' identity; an existing one keeps its own.
             embedder = service.embedder if service else state.default_embedder()
-            settings = state.settings().replace("ingestion.prune", False)
             try:
-                report = ingest([s.path for s in saved], settings, embedder=embedder, progress=False)
+                report = ingest_saved(saved, state.settings(), embedder=embedder)
             except RagError as exc:
-                for s in saved:
-                    if not s.replaced:
-                        s.path.unlink(missing_ok=True)
                 messages.append(("error", str(exc)))
-                report = None
-            if report is not None:
-                by_source = {s.source: s for s in saved}
+            else:
                 for outcome in report.files:
-                    ok = outcome.status in ("added", "updated", "unchanged")
+                    ok = outcome.status in INGESTED
                     line = f"{outcome.source} : {render.outcome_label(outcome.status, outcome.reason, outcome.chunks)}"
                     messages.append(("success" if ok else "error", line))
-                    item = by_source.get(outcome.source)
-                    if not ok and item is not None and not item.replaced:
-                        item.path.unlink(missing_ok=True)  # keep the managed folder in step with the index
         failed = any(level == "error" for level, _ in messages)
         status.update(
             label="Indexation terminée" + (" avec des erreurs" if failed else ""),

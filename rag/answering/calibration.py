@@ -63,3 +63,17 @@ def write(index_dir: Path | str, embedder_id: str, values: dict[str, float], mea
     temporary.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     temporary.replace(path)
     return path
+
+
+def write_answerability(index_dir: Path | str, calibration: dict) -> Path:
+    """Store the answerability calibration (``eval.answerability --write``) beside the thresholds."""
+    path = Path(index_dir) / CALIBRATION_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    record["answerability"] = calibration
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    temporary.replace(path)
+    return path

@@ -1,5 +1,5 @@
 """The ``rag`` command line: ``ingest``, ``index info``, ``search``, ``ask``, ``remove``, ``ui``,
-``settings``.
+``serve``, ``settings``.
 
 Thin: parses arguments into ``rag.settings.Settings`` (``--config FILE``, ``--set
 section.field=value``, and each command's own flags, which win), calls the façade
@@ -52,7 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = sub.add_parser("ingest", help="add a folder or files to the index (incremental)")
+    from rag.service import supported_suffixes
+
+    ingest = sub.add_parser(
+        "ingest",
+        help="add a folder or files to the index (incremental)",
+        description="Add a folder or files to the index (incremental: only new or changed files are read).",
+        epilog="Formats read: " + " ".join(sorted(supported_suffixes())) + " (details: docs/formats.md).",
+    )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     _add_index_arg(ingest)
     ingest.add_argument(
@@ -112,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default=None, help="address to listen on (default ui.host, 127.0.0.1: this machine only)")
     ui.add_argument("--llm", default=None, help="'auto' (default), 'none' (extractive), a model id/dir or URL")
     ui.set_defaults(handler=commands.cmd_ui)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API (OpenAI-compatible) on http://HOST:PORT")
+    _add_index_arg(serve)
+    serve.add_argument("--host", default=None, help="address to listen on (default server.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (default server.port, 8000)")
+    serve.add_argument("--llm", default=None, help="'auto' (default), 'none' (extractive), a model id/dir or URL")
+    serve.add_argument(
+        "--insecure", action="store_true", help="listen beyond this machine without an API key ($RAG_API_KEY)"
+    )
+    serve.set_defaults(handler=commands.cmd_serve)
 
     settings = sub.add_parser("settings", help="list every setting: value, environment variable, description")
     settings.add_argument("--json", action="store_true")

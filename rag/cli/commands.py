@@ -12,6 +12,8 @@ from rag.cli.render import answer_to_text, hit_lines, index_lines
 from rag.errors import RagError
 from rag.settings import Settings
 
+HIDDEN = "(set, not shown)"  # what `rag settings` prints for a key
+
 
 def settings_of(args, **flags) -> Settings:
     """Defaults < --config (or $RAG_CONFIG) < environment < --set < this command's own flags
@@ -64,14 +66,13 @@ def _waiting(directory: Path):
 
 def cmd_index_info(args) -> int:
     from rag.index import Index
-    from rag.serialize import document_to_json
+    from rag.serialize import index_to_json
 
     with Index.open(settings_of(args).index.directory) as index:
         info = index.info()
         docs = index.store.documents()
     if args.json:
-        info["documents"] = [document_to_json(d) for d in docs]
-        print(json.dumps(info, ensure_ascii=False, indent=2))
+        print(json.dumps(index_to_json(info, docs), ensure_ascii=False, indent=2))
     else:
         print("\n".join(index_lines(info, docs)))
     return EXIT_OK
@@ -79,7 +80,7 @@ def cmd_index_info(args) -> int:
 
 def cmd_search(args) -> int:
     from rag.retrieval import Filters
-    from rag.serialize import hit_to_json
+    from rag.serialize import search_to_json
     from rag.service import RagService
 
     if args.k < 1:
@@ -87,9 +88,7 @@ def cmd_search(args) -> int:
     with RagService.open(settings=settings_of(args)) as service:
         result = service.retrieve(args.query, k=args.k, filters=Filters(tuple(args.source), tuple(args.doc_id)))
     if args.json:
-        timings = {stage: round(seconds * 1000, 2) for stage, seconds in result.timings.items()}
-        payload = {"query": args.query, "hits": [hit_to_json(h) for h in result.hits], "timings_ms": timings}
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        print(json.dumps(search_to_json(args.query, result.hits, result.timings), ensure_ascii=False, indent=2))
     else:
         print("\n".join(hit_lines(result.hits)))
     return EXIT_OK
@@ -167,13 +166,34 @@ def cmd_ui(args) -> int:
     return EXIT_OK  # not reached
 
 
+def cmd_serve(args) -> int:
+    from rag.server import check_exposure, is_loopback, serve
+
+    flags = {"server.host": args.host, "server.port": args.port, "llm.name": args.llm}
+    settings = settings_of(args, **flags)
+    settings = settings.replace("index.dir", settings.index.directory.resolve())
+    check_exposure(settings, args.insecure)
+    where = f"http://{settings.server.host}:{settings.server.port}"
+    print(f"Serving the HTTP API on {where}/v1 (index {settings.index.directory}); docs at {where}/docs.")
+    if not settings.server.api_key and not is_loopback(settings.server.host):
+        print("No API key (RAG_API_KEY): anyone who can reach the port may read, upload and delete documents.")
+    sys.stdout.flush()
+    serve(settings, insecure=args.insecure)
+    return EXIT_OK
+
+
 def cmd_settings(args) -> int:
     from rag.settings import env_name
 
     settings = settings_of(args)
+    secret = {key for key, value, _ in settings.describe() if key.endswith("api_key") and value}
     if args.json:
-        print(json.dumps(settings.to_dict(), ensure_ascii=False, indent=2))
+        shown = settings.to_dict()
+        for key in secret:
+            section, name = key.split(".")
+            shown[section][name] = HIDDEN
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
         return EXIT_OK
     for key, value, help in settings.describe():
-        print(f"{key} = {value!r}    ({env_name(key)})\n    {help}")
+        print(f"{key} = {HIDDEN if key in secret else repr(value)}    ({env_name(key)})\n    {help}")
     return EXIT_OK

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -52,10 +54,8 @@ class Index:
         self.directory = directory
         self.store = store
         self._lock_handle = lock_handle
-        self._vectors: VectorIndex | None = None
-        self._vectors_generation: int | None = None
-        self._keywords: KeywordIndex | None = None
-        self._keywords_generation: int | None = None
+        self._loaded: dict[str, tuple[int, VectorIndex | KeywordIndex]] = {}
+        self._loading = threading.Lock()
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
@@ -230,32 +230,53 @@ class Index:
     def vectors(self) -> VectorIndex:
         """The FAISS index of the current generation, loaded once; rebuilt from the store
         when its file is missing, unreadable or stale (and then written by a writer)."""
-        generation = self.generation
-        if self._vectors is None or self._vectors_generation != generation:
-            n_chunks = self.store.count_chunks()
-            kind = resolve_index_type(self.meta.get("index_type", "auto"), n_chunks)
-            path = self._vector_path(generation)
-            self._vectors = _load_current(path, lambda p: VectorIndex.load(p, kind), len, n_chunks)
-            if self._vectors is None:
-                self._vectors = self._build_vectors(kind)
-                if self._lock_handle is not None:
-                    self._vectors.save(path)
-            self._vectors_generation = generation
-        return self._vectors
+        return self._derived("vectors", self.generation)
 
     def keywords(self) -> KeywordIndex:
         """The BM25 index of the current generation, like ``vectors``."""
-        generation = self.generation
-        if self._keywords is None or self._keywords_generation != generation:
-            path = self._keyword_path(generation)
+        return self._derived("keywords", self.generation)
+
+    def searchers(self) -> tuple[VectorIndex, KeywordIndex]:
+        """The vector and keyword indexes of one generation, the last committed. A search uses
+        this pair throughout: an ingestion committing meanwhile cannot mix two generations."""
+        for _ in range(5):
+            generation = self.generation
+            pair = self._derived("vectors", generation), self._derived("keywords", generation)
+            if self.generation == generation:
+                break
+        return pair
+
+    def _derived(self, kind: str, generation: int):
+        """The derived index ``kind`` of ``generation``, cached as one (generation, index) pair so
+        that threads reading it never see one generation's number with another's index."""
+        cached = self._loaded.get(kind)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        with self._loading:  # one thread loads; the others then find it cached
+            cached = self._loaded.get(kind)
+            if cached is not None and cached[0] == generation:
+                return cached[1]
             n_chunks = self.store.count_chunks()
-            self._keywords = _load_current(path, KeywordIndex.load, lambda k: len(k.unique_ids), n_chunks)
-            if self._keywords is None:
-                self._keywords = KeywordIndex.build_windows(self.store.iter_sentence_terms())
+            if kind == "vectors":
+                path = self._vector_path(generation)
+                vector_kind = resolve_index_type(self.meta.get("index_type", "auto"), n_chunks)
+                value = _load_current(path, lambda p: VectorIndex.load(p, vector_kind), len, n_chunks)
+                build = partial(self._build_vectors, vector_kind)
+            else:
+                path = self._keyword_path(generation)
+                value = _load_current(path, KeywordIndex.load, lambda k: len(k.unique_ids), n_chunks)
+                build = self._build_keywords
+            if value is None:
+                # Not written yet (a writer between its commit and its files, or killed there),
+                # already replaced, damaged or stale: built from the store, the source of truth.
+                value = build()
                 if self._lock_handle is not None:
-                    self._keywords.save(path)
-            self._keywords_generation = generation
-        return self._keywords
+                    value.save(path)
+            self._loaded[kind] = (generation, value)
+            return value
+
+    def _build_keywords(self) -> KeywordIndex:
+        return KeywordIndex.build_windows(self.store.iter_sentence_terms())
 
     def derived_current(self) -> bool:
         """Whether the current generation's search files and manifest are all on disk."""
@@ -268,8 +289,6 @@ class Index:
             return False
         return manifest.get("generation") == generation
 
-    vector_file_current = derived_current
-
     def _build_vectors(self, kind: str) -> VectorIndex:
         ids, vectors = self.store.all_vectors(self.dim)
         return VectorIndex.build(ids, vectors, self.dim, kind)
@@ -279,12 +298,10 @@ class Index:
         ones. Each is written to a temporary name and renamed, so a kill leaves no half file."""
         generation = self.generation
         kind = resolve_index_type(self.meta.get("index_type", "auto"), self.store.count_chunks())
-        self._vectors = self._build_vectors(kind)
-        self._vectors.save(self._vector_path(generation))
-        self._vectors_generation = generation
-        self._keywords = KeywordIndex.build_windows(self.store.iter_sentence_terms())
-        self._keywords.save(self._keyword_path(generation))
-        self._keywords_generation = generation
+        vectors, keywords = self._build_vectors(kind), self._build_keywords()
+        vectors.save(self._vector_path(generation))
+        keywords.save(self._keyword_path(generation))
+        self._loaded = {"vectors": (generation, vectors), "keywords": (generation, keywords)}
         keep = {self._vector_path(generation).name, self._keyword_path(generation).name}
         for old in [*self.directory.glob("vectors-*.faiss"), *self.directory.glob("keyword-*.npz")]:
             if old.name not in keep:

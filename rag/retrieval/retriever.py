@@ -61,6 +61,9 @@ class Retriever:
         if not query or k <= 0:
             return Retrieval([], {"total": 0.0})
         s = self.settings
+        # One generation of both derived indexes for the whole search: an ingestion committing
+        # meanwhile is seen by the next search, never half by this one.
+        vectors, keywords = self.index.searchers()
         allowed = allowed_ids(self.index.store, filters) if filters else None
         depth = max(s.candidates, k)
 
@@ -70,12 +73,11 @@ class Retriever:
             vector = self.embedder.embed_query(query)
             timings["embed"] = time.perf_counter() - t
             t = time.perf_counter()
-            dense = self.index.search_dense(vector, depth, allowed)
+            dense = vectors.search(vector, depth, allowed)
             timings["dense"] = time.perf_counter() - t
         keyword: list[tuple[int, float]] = []
         if s.fusion != "dense":
             t = time.perf_counter()
-            keywords = self.index.keywords()
             keyword_scores = keywords.id_scores(analyze_question(query))
             keyword = keywords.top(keyword_scores, depth, allowed)
             timings["keyword"] = time.perf_counter() - t
@@ -86,7 +88,7 @@ class Retriever:
             for rowid, score in ranking:
                 scores.setdefault(rowid, {})[name] = score
         if s.fusion == "zscore":
-            fused = self._standardised(vector, keyword_scores, scores)
+            fused = self._standardised(vectors, keywords, vector, keyword_scores, scores)
         else:
             fused = self._fuse(dense, keyword)
         for rowid, score in fused.items():
@@ -118,7 +120,9 @@ class Retriever:
             batch = ranked[start : start + 2 * k]
             chunks = store.chunks_by_rowid(batch)
             for rowid in batch:
-                chunk = chunks[rowid]
+                chunk = chunks.get(rowid)
+                if chunk is None:  # removed by an ingestion that committed during this search
+                    continue
                 if any(c.doc_id == chunk.doc_id and c.start <= chunk.start and chunk.end <= c.end for _, c in taken):
                     continue
                 taken.append((rowid, self._widen(chunk, n) if n else chunk))
@@ -129,6 +133,8 @@ class Retriever:
     def _widen(self, chunk: Chunk, n: int) -> Chunk:
         ordinal = int(chunk.chunk_id.rsplit(":", 1)[1])
         around = self.index.store.neighbours(chunk.doc_id, ordinal - n, ordinal + n)
+        if not around:  # the document was removed meanwhile
+            return chunk
         start = min(c.start for c in around)
         end = max(c.end for c in around)
         pages = [p for c in around for p in (c.page, c.page_end) if p is not None]
@@ -142,13 +148,12 @@ class Retriever:
         )
 
     def _standardised(
-        self, vector: np.ndarray, all_keyword: np.ndarray, scores: dict[int, dict[str, float]]
+        self, vectors, keywords, vector: np.ndarray, all_keyword: np.ndarray, scores: dict[int, dict[str, float]]
     ) -> dict[int, float]:
         """Weighted sum of the stages' z-scores over the candidates in ``scores``, which are
         completed in place: the stage that did not rank a candidate scores it exactly.
         ``all_keyword`` is every chunk's keyword score (``KeywordIndex.id_scores``)."""
         s = self.settings
-        keywords, vectors = self.index.keywords(), self.index.vectors()
         slots = np.searchsorted(keywords.unique_ids, list(scores))
         for (rowid, stages), slot in zip(scores.items(), slots.tolist()):
             known = slot < len(keywords.unique_ids) and keywords.unique_ids[slot] == rowid

@@ -261,3 +261,14 @@ def test_vectors_in_store_match_embedder(tmp_path):
         chunks = index.store.chunks_by_rowid(ids.tolist())
         expected = embedder.embed_passages([chunks[i].text for i in ids.tolist()])
         np.testing.assert_allclose(vectors, expected, atol=1e-6)
+
+
+def test_progress_function_hears_every_stage(tmp_path):
+    root, index_dir = tmp_path / "docs", tmp_path / "index"
+    _write_corpus(root)
+    heard = []
+    report = ingest([root], index_dir, HashingEmbedder(64), PARAMS, progress=lambda *event: heard.append(event))
+    stages = [stage for stage, _, _ in heard]
+    assert stages[0] == "reading" and stages[-1] == "indexing" and "embedding" in stages
+    assert [done for stage, done, _ in heard if stage == "reading"] == [0, 1, 2]
+    assert all(total == report.chunks_embedded for stage, _, total in heard if stage == "embedding")

@@ -94,6 +94,7 @@ def test_unset_optional_values_read_as_none():
         (["answering.quote=peut-être"], "not a valid bool"),
         (["retrieval.fusion=magic"], "retrieval.fusion must be one of"),
         (["ui.port=0"], "ui.port must be between"),
+        (["server.max_k=0"], "max_k"),
         (["answering.k"], "section.field=value"),
     ],
 )
@@ -121,3 +122,14 @@ def test_a_round_trip_through_json_keeps_every_value():
     settings = Settings.load(env={}, overrides={k: v for k, (_, v) in KINDS.items()})
     again = Settings.load(env={"RAG_SETTINGS_JSON": json.dumps(settings.to_dict())})
     assert again == settings
+
+
+def test_the_api_key_reads_rag_api_key_and_is_never_printed(monkeypatch, capsys):
+    from rag.cli import main
+
+    assert Settings.load(env={"RAG_API_KEY": "s3cret"}).server.api_key == "s3cret"
+    assert Settings.load(env={"RAG_API_KEY": "old", "RAG_SERVER_API_KEY": "new"}).server.api_key == "new"
+    monkeypatch.setenv("RAG_API_KEY", "s3cret")
+    assert main(["settings"]) == 0 and main(["settings", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "s3cret" not in out and "(set, not shown)" in out

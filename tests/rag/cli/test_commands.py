@@ -110,3 +110,18 @@ def test_errors_are_one_line_with_exit_code_2(argv, message, capsys):
 def test_a_missing_path_is_reported_and_the_exit_code_says_so(tmp_path, capsys):
     code = main(["ingest", str(tmp_path / "nope"), "--index", str(tmp_path / "i"), "--embedder", "hashing"])
     assert code == 1 and "no such file" in capsys.readouterr().out
+
+
+def test_ingest_help_lists_the_formats(capsys):
+    with pytest.raises(SystemExit):
+        main(["ingest", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(suffix in out for suffix in (".pdf", ".docx", ".odt", ".pptx", ".epub", ".xlsx", ".csv", ".html"))
+
+
+def test_help_imports_no_model_library():
+    import subprocess
+    import sys
+
+    code = "import sys, rag.cli; rag.cli.build_parser(); assert not {'torch', 'faiss', 'transformers'} & set(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -80,8 +80,24 @@ def test_a_commit_writes_the_generations_files_and_the_manifest(tmp_path):
     manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
     assert manifest["generation"] == 1 and manifest["stats"]["chunks"] == 2
     with Index.open(directory) as index:
-        assert index.vector_file_current()
+        assert index.derived_current()
         ids, vectors = index.store.all_vectors(16)
         (directory / "vectors-1.faiss").unlink()  # a crash between the commit and the write
         best = index.search_dense(vectors[1], 1)  # rebuilt from the store, same answer
         assert best[0][0] == ids[1] and best[0][1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_searchers_are_one_generation_and_follow_commits(tmp_path):
+    from ingest.chunking import ChunkingParams
+    from ingest.pipeline import ingest
+    from rag.testing import HashingEmbedder
+
+    directory = _write(tmp_path)
+    with Index.open(directory) as reader:
+        vectors, keywords = reader.searchers()
+        assert len(vectors) == len(keywords.unique_ids) == 2
+        assert reader.searchers()[0] is vectors  # cached while the generation stands
+        (tmp_path / "docs" / "c.txt").write_text("Le marché se tient le samedi.", encoding="utf-8")
+        ingest([tmp_path / "docs"], directory, HashingEmbedder(16), ChunkingParams(50, 5), progress=False)
+        vectors, keywords = reader.searchers()  # the reader opened before sees the commit
+        assert reader.generation == 2 and len(vectors) == len(keywords.unique_ids) == 3

@@ -58,13 +58,14 @@ def exported():
     return folder
 
 
+@pytest.fixture(scope="module")
+def openvino_llm(exported):
+    from rag.llm.openvino_llm import OpenVINOLLM
+
+    return OpenVINOLLM(exported, model_id="qwen2.5-coder-0.5b-instruct")
+
+
 class TestOpenVINO(LLMContract):
-    @pytest.fixture(scope="class")
-    def openvino_llm(self, exported):
-        from rag.llm.openvino_llm import OpenVINOLLM
-
-        return OpenVINOLLM(exported, model_id="qwen2.5-coder-0.5b-instruct")
-
     @pytest.fixture
     def llm(self, openvino_llm):
         return openvino_llm

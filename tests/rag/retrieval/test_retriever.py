@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingest.chunking import ChunkingParams
-from ingest.pipeline import ingest
 from rag.errors import ConfigError
 from rag.retrieval import Filters
 from rag.service import RagService
@@ -23,14 +21,8 @@ DOCS = {
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    root = tmp_path_factory.mktemp("docs")
-    for name, text in DOCS.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    index_dir = tmp_path_factory.mktemp("index")
-    ingest([root], index_dir, HashingEmbedder(128), ChunkingParams(40, 8), progress=False)
-    with RagService.open(index_dir) as svc:
+def service(hashing_index):
+    with RagService.open(hashing_index(DOCS)) as svc:
         yield svc
 
 
@@ -138,3 +130,46 @@ def test_langchain_retriever_in_a_chain(service):
     )  # fmt: skip
     rendered = chain.invoke("prix de la baguette")
     assert "baguette coûte" in rendered and "Question : prix de la baguette" in rendered
+
+
+def test_searches_during_commits_see_whole_generations(hashing_index):
+    """An ingestion adding and removing a document while searches run: no search fails, and
+    every passage is text of a document as it stands in the index."""
+    import threading
+
+    from rag.service import ingest as ingest_paths
+    from rag.service import remove
+    from rag.settings import Settings
+
+    directory = hashing_index(DOCS)
+    extra = directory.parent / f"{directory.name}-extra"
+    extra.mkdir()
+    (extra / "gare.txt").write_text("Le train pour Lyon part à huit heures du quai trois. " * 20, encoding="utf-8")
+    settings = Settings.load(env={}, overrides={"index.dir": directory})
+    done, failures = threading.Event(), []
+
+    def writer():
+        try:
+            for _ in range(4):
+                ingest_paths([extra], settings, embedder=HashingEmbedder(128), progress=False)
+                remove(["gare.txt"], settings)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+            failures.append(exc)
+        finally:
+            done.set()
+
+    with RagService.open(directory) as svc:
+        thread = threading.Thread(target=writer)
+        thread.start()
+        searches = 0
+        while not done.is_set() or searches < 5:
+            try:
+                for hit in svc.search("À quelle heure part le train ? baguette", k=4):
+                    text = svc.index.store.document_text(hit.chunk.doc_id)  # None: removed since
+                    assert text is None or text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+                failures.append(exc)
+            searches += 1
+        thread.join()
+    assert not failures, failures[:3]
+    assert searches >= 5

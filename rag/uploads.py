@@ -1,10 +1,13 @@
-"""Uploaded files: safe names, a managed folder inside the index directory, no silent overwrite.
+"""Uploaded files, the rules the two doors that accept them share (the web interface and the
+HTTP API): supported types, a size limit, safe names, a managed folder inside the index
+directory, no silent overwrite.
 
 A browser sends a file name the server must not trust (``../../etc/passwd``, ``C:\\x\\y.pdf``,
 ``.hidden.md``, control characters). ``safe_filename`` keeps the base name only, in safe
-characters, with a supported suffix; ``save_upload`` writes it under ``<index>/uploads/``
-without replacing another document unless asked to, and never outside that folder.
-This module does not ingest: the app calls ``ingest.pipeline.ingest`` on what it saved.
+characters, with a supported suffix; ``check_upload`` adds the size rules; ``save_upload``
+writes it under ``<index>/uploads/`` without replacing another document unless asked to, and
+never outside that folder. ``ingest_saved`` ingests what was saved through the façade and
+deletes the copies that could not be ingested, so the folder stays in step with the index.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import RagError
 from rag.service import supported_suffixes
+from rag.settings import Settings
 
 UPLOADS_DIR = "uploads"
 MAX_UPLOAD_MB = 20
@@ -24,7 +29,12 @@ _UNSAFE = re.compile(r"[^\w.-]+", re.UNICODE)
 
 
 class UploadError(ValueError):
-    """An uploaded file that cannot be accepted; the message (French) says why."""
+    """An uploaded file that cannot be accepted; the message (French) says why, ``kind`` what
+    rule it broke: "type", "size" or "empty"."""
+
+    def __init__(self, message: str, kind: str = "name"):
+        super().__init__(message)
+        self.kind = kind
 
 
 def uploads_dir(index_dir: Path | str) -> Path:
@@ -42,10 +52,21 @@ def safe_filename(name: str) -> str:
     suffix = suffix.lower()
     if suffix not in supported_suffixes():
         kinds = ", ".join(sorted(supported_suffixes()))
-        raise UploadError(f"type de fichier non pris en charge « {suffix or '(aucun)'} » (acceptés : {kinds})")
+        message = f"type de fichier non pris en charge « {suffix or '(aucun)'} » (acceptés : {kinds})"
+        raise UploadError(message, "type")
     stem = _UNSAFE.sub("-", stem.replace(" ", "_"))
     stem = re.sub(r"-{2,}", "-", stem).strip("._-")[:MAX_NAME_CHARS] or "document"
     return stem + suffix
+
+
+def check_upload(name: str, size: int, max_mb: float = MAX_UPLOAD_MB) -> str:
+    """The safe name of a file of ``size`` bytes called ``name``; UploadError when its type,
+    its size (over ``max_mb``) or its emptiness refuses it."""
+    if size > max_mb * 1024 * 1024:
+        raise UploadError(f"fichier de plus de {max_mb:g} Mo", "size")
+    if not size:
+        raise UploadError("fichier vide", "empty")
+    return safe_filename(name)
 
 
 def _numbered(name: str, i: int) -> str:
@@ -74,13 +95,9 @@ def save_upload(
     document from elsewhere, or by an earlier upload when ``replace`` is false, gets a
     number (``rapport-2.pdf``): nothing is overwritten by surprise.
     """
-    if len(data) > max_mb * 1024 * 1024:
-        raise UploadError(f"fichier de plus de {max_mb:g} Mo")
-    if not data:
-        raise UploadError("fichier vide")
+    base = check_upload(name, len(data), max_mb)
     folder = uploads_dir(index_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    base = safe_filename(name)
     candidate, i = base, 1
     while True:
         path = folder / candidate
@@ -110,3 +127,38 @@ def delete_upload(index_dir: Path | str, root: str, source: str) -> bool:
         return False
     path.unlink()
     return True
+
+
+INGESTED = ("added", "updated", "unchanged")
+
+
+def ingest_saved(saved: list[Saved], settings: Settings, embedder=None, progress=None):
+    """Ingest the files ``save_upload`` wrote into the index ``settings`` names (other documents
+    stay: no pruning); returns the ``IngestReport``. A file that could not be ingested loses its
+    managed copy unless it replaced an earlier upload; a RagError (the index is locked...)
+    takes every new copy with it before it is raised. ``progress``: as ``rag.service.ingest`` takes it;
+    while another process (a ``rag ingest``) writes the index, it waits its turn, reported to
+    ``progress`` as the stage "waiting"."""
+    from rag.service import ingest
+
+    settings = settings.replace("ingestion.prune", False)
+    try:
+        report = ingest(
+            [s.path for s in saved], settings, embedder=embedder, progress=progress or False, on_wait=_waiting(progress)
+        )
+    except RagError:
+        for item in saved:
+            if not item.replaced:
+                item.path.unlink(missing_ok=True)
+        raise
+    kept = {o.source for o in report.files if o.status in INGESTED}
+    for item in saved:
+        if item.source not in kept and not item.replaced:
+            item.path.unlink(missing_ok=True)
+    return report
+
+
+def _waiting(progress):
+    if not callable(progress):
+        return None
+    return lambda pid: progress("waiting", 0, 0)

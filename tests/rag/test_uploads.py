@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.uploads import UploadError, delete_upload, safe_filename, save_upload, uploads_dir
+from rag.uploads import UploadError, check_upload, delete_upload, ingest_saved, safe_filename, save_upload, uploads_dir
 
 
 @pytest.mark.parametrize(
@@ -69,3 +69,25 @@ def test_delete_upload_only_inside_the_managed_folder(tmp_path):
     assert not delete_upload(tmp_path, folder, "../garder.md")
     assert outside.exists()
     assert delete_upload(tmp_path, folder, "notes.md") and not saved.path.exists()
+
+
+def test_check_upload_names_the_rule_broken():
+    assert check_upload("Rapport 2023.PDF", 10) == "Rapport_2023.pdf"
+    for name, size, kind in [("x.exe", 10, "type"), ("x.txt", 2 * 1024 * 1024, "size"), ("x.txt", 0, "empty")]:
+        with pytest.raises(UploadError) as caught:
+            check_upload(name, size, max_mb=1)
+        assert caught.value.kind == kind
+
+
+def test_ingest_saved_keeps_the_folder_in_step_with_the_index(tmp_path):
+    from rag.index import Index
+    from rag.settings import Settings
+
+    settings = Settings.load(env={}, overrides={"index.dir": tmp_path, "index.embedder": "hashing-64"})
+    good = save_upload(tmp_path, "horaires.md", "Le fournil ouvre à sept heures.".encode(), set())
+    bad = save_upload(tmp_path, "casse.pdf", b"not a pdf at all", set())
+    report = ingest_saved([good, bad], settings)
+    assert {o.source: o.status for o in report.files} == {"horaires.md": "added", "casse.pdf": "failed"}
+    assert good.path.exists() and not bad.path.exists()  # what failed leaves no copy behind
+    with Index.open(tmp_path) as index:
+        assert [d.source for d in index.store.documents()] == ["horaires.md"]
