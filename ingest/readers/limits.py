@@ -9,8 +9,9 @@ A hostile or broken file must be refused alone, with a reason, while the run goe
   Python's ``zipfile``, which every reader here uses, never inflates past the declared
   size, so a lying directory only makes the part fail its CRC check;
 - ``time_limit`` interrupts a reader after ``seconds`` (a PDF whose page tree never ends).
-  It uses SIGALRM, so it only works in the main thread (the command line); elsewhere
-  (the web interface's threads) a file has no time limit.
+  In the main thread (the command line) SIGALRM interrupts it anywhere; in any thread (the
+  web interface, the HTTP API's upload jobs) readers call ``check_time`` between pages, so
+  a long PDF stops at the next page once its time is up.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import signal
 import stat
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,10 +88,40 @@ class ReadTimeout(BaseException):
     so that a library's ``except Exception`` cannot swallow it."""
 
 
+_deadline = threading.local()
+
+
+def check_time() -> None:
+    """Raise ReadTimeout when the ``time_limit`` this thread runs under is over (else nothing)."""
+    deadline = getattr(_deadline, "at", None)
+    if deadline is not None and time.monotonic() > deadline:
+        raise ReadTimeout
+
+
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise ReadError if the block runs longer than ``seconds`` (main thread only, else no limit)."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+    """Raise ReadError if the block runs longer than ``seconds``: interrupted by SIGALRM in the
+    main thread, at the next ``check_time`` in any thread."""
+    if seconds <= 0:
+        yield
+        return
+    previous_deadline = getattr(_deadline, "at", None)
+    _deadline.at = time.monotonic() + seconds
+    try:
+        with _alarm(seconds):
+            yield
+    except ReadTimeout:
+        raise ReadError(
+            f"took longer than {seconds:g} s to read; skipped (raise ingestion.read_timeout_s to allow more)"
+        ) from None
+    finally:
+        _deadline.at = previous_deadline
+
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """SIGALRM raising ReadTimeout after ``seconds``, then every second (main thread only)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
         yield
         return
 
@@ -104,11 +136,6 @@ def time_limit(seconds: float) -> Iterator[None]:
     signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
-    except ReadTimeout:
-        armed[0] = False
-        raise ReadError(
-            f"took longer than {seconds:g} s to read; skipped (raise ingestion.read_timeout_s to allow more)"
-        ) from None
     finally:
         armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
