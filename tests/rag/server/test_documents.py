@@ -133,7 +133,6 @@ def test_a_server_started_without_an_index_creates_it_from_an_upload(tmp_path):
         assert client.post("/v1/search", json={"query": "train"}).json()["hits"][0]["source"] == "gare.txt"
 
 
-
 def test_while_another_process_writes_a_delete_is_409_and_an_upload_waits_its_turn(client, index_dir):
     """A `rag ingest` holding the index's lock: a removal says so at once, an upload's job says
     it waits, then runs when the lock is released; never a 500."""
