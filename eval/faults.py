@@ -27,6 +27,7 @@ uses the hashing embedder (``--embedder hashing-64``) so that a trial takes abou
 the crash paths (store, lock, derived files) are the same for every embedder.
 
     python -m eval.faults --trials 50 [--seed 0] [--json OUT]
+    python -m eval.faults --injection [--llm none|obedient|default]   (the prompt-injection set)
 """
 
 from __future__ import annotations
@@ -271,7 +272,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write every trial as JSON here")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--injection", action="store_true", help="run the prompt-injection set instead (eval.injection; --llm ...)"
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.injection:
+        from eval.injection import main as injection
+
+        return injection([*rest, *(["--json", str(args.json)] if args.json else [])])
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     started = time.monotonic()
     trials = run_trials(args.trials, args.seed)
     print(summary(trials))
