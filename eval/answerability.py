@@ -109,6 +109,8 @@ def measure(name: str, questions_path: Path, corpus: Path, index: Path, llm: str
             rows.append(
                 {
                     "id": q.id,
+                    "embedder": service.index.embedder_id,
+                    "model": getattr(assessor.llm, "model_id", None),
                     "set": name,
                     "split": "held-out" if q.id in held else "tune",
                     "answerable": q.answerable,
@@ -119,8 +121,8 @@ def measure(name: str, questions_path: Path, corpus: Path, index: Path, llm: str
     return rows
 
 
-def calibrate(rows: list[dict], fit_split: str, max_false: float) -> Calibration:
-    names = [s for s in SIGNALS if all(s in r["signals"] for r in rows)]
+def calibrate(rows: list[dict], fit_split: str, max_false: float, signals=SIGNALS) -> Calibration:
+    names = [s for s in signals if all(s in r["signals"] for r in rows)]
     fit = [r for r in rows if fit_split == "all" or r["split"] == fit_split]
     x = np.array([[r["signals"][s] for s in names] for r in fit])
     means, scales = x.mean(axis=0), x.std(axis=0) + 1e-9
@@ -165,6 +167,22 @@ def report(rows: list[dict], calibration: Calibration) -> list[str]:
         lines.append(
             f"| {s} | {p} | {sum(r['confidence'] < t for r in un)}/{len(un)} | {sum(r['confidence'] < t for r in an)}/{len(an)} |"
         )
+    lines += ["", "## Coverage and precision over thresholds (all sets, both splits; * the chosen point)", ""]
+    lines += [
+        "| threshold | coverage | precision | unanswerable refused | answerable refused |",
+        "|---|---|---|---|---|",
+    ]
+    points = curve([r["confidence"] for r in rows], [r["answerable"] for r in rows])
+    step = max(1, len(points) // 12)
+    shown = {id(p) for p in points[::step]}
+    chosen = next((p for p in points if p["threshold"] >= calibration.threshold), None)
+    for p in points:
+        if id(p) in shown or p is chosen:
+            mark = " *" if p is chosen else ""
+            lines.append(
+                f"| {p['threshold']:.3f}{mark} | {p['coverage']:.2f} | {p['precision']:.3f} "
+                f"| {p['refused_unanswerable']} | {p['refused_answerable']} |"
+            )
     return lines
 
 
@@ -199,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm", default="default")
     parser.add_argument("--fit-split", default="tune", choices=["tune", "all"])
     parser.add_argument("--max-false-refusals", type=float, default=0.03)
+    parser.add_argument(
+        "--signals",
+        default="evidence,window_support,likelihood_gain",
+        help="signals of the model's calibration (refusal_gain costs one more pass over the whole prompt)",
+    )
     parser.add_argument("--rows", type=Path, help="reuse the rows of an earlier run (rows.jsonl) instead of measuring")
     parser.add_argument("--write", action="store_true", help="store the calibration in each index directory")
     args = parser.parse_args(argv)
@@ -208,19 +231,28 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rows = [row for name, q, c, i in args.set for row in measure(name, Path(q), Path(c), Path(i), args.llm)]
         (args.out / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    calibration = calibrate(rows, args.fit_split, args.max_false_refusals)
-    for r in rows:
-        r["confidence"] = calibration.confidence(r["signals"])
-    lines = report(rows, calibration)
+    from rag.answering.calibration import RETRIEVAL_ONLY, model_key
+
+    chosen = [s for s in args.signals.split(",") if s]
+    fits = {model_key(rows[0].get("model")): chosen, RETRIEVAL_ONLY: ["evidence", "window_support"]}
+    calibrations, lines = {}, []
+    for key, names in fits.items():
+        if key == RETRIEVAL_ONLY or all(n in r["signals"] for r in rows for n in names):
+            calibration = calibrate(rows, args.fit_split, args.max_false_refusals, names)
+            for r in rows:
+                r["confidence"] = calibration.confidence(r["signals"])
+            lines += [f"# Calibration « {key} » (signals: {', '.join(calibration.weights)})", ""]
+            lines += report(rows, calibration)
+            plot(rows, calibration, args.out / f"coverage_precision-{key}.png")
+            calibrations[key] = calibration.to_dict()
     (args.out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (args.out / "calibration.json").write_text(json.dumps(calibration.to_dict(), indent=2) + "\n", encoding="utf-8")
-    plot(rows, calibration, args.out / "coverage_precision.png")
+    (args.out / "calibration.json").write_text(json.dumps(calibrations, indent=2) + "\n", encoding="utf-8")
     print("\n".join(lines))
     if args.write:
         from rag.answering.calibration import write_answerability
 
         for _, _, _, index in args.set:
-            write_answerability(Path(index), calibration.to_dict())
+            write_answerability(Path(index), rows[0]["embedder"], calibrations)
     return 0
 
 

@@ -133,6 +133,9 @@ class AnswerSettings:
         True, "no draft passes: answer with the window that answers best, if it gives what is asked"
     )
     locate_pool: int = _f(10, "windows the model scores by question likelihood (0: support alone)")
+    answerability: bool = _f(
+        True, "refuse below the calibrated answerability confidence (off: the evidence score alone decides)"
+    )
 
     def __post_init__(self):
         if self.k < 1 or self.max_new_tokens < 1:

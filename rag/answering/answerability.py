@@ -109,17 +109,63 @@ class Assessor:
             "window_support": max((s.score for s in supports), default=0.0),
         }
 
-    def model_signals(self, question: str, hits: list[Hit], messages: list[dict] | None = None) -> dict[str, float]:
-        """The scored signals; ``messages``: the answer prompt with the passages, when built."""
+    def model_signals(
+        self, question: str, hits: list[Hit], messages: list[dict] | None = None, wanted=SIGNALS
+    ) -> dict[str, float]:
+        """The scored signals among ``wanted``; ``messages``: the answer prompt with the
+        passages, when built (``refusal_gain`` needs it: one more pass over the whole prompt)."""
         if self.llm is None or not hits:
             return {}
-        texts = [h.chunk.text for h in hits]
-        ranked = self.locator.rank(question, texts)
-        best = texts[ranked[0].passage][ranked[0].span[0] : ranked[0].span[1]] if ranked else texts[0]
-        with_window, empty = self.locator.likelihoods(question, [best, EMPTY_PASSAGE])
-        signals = {"likelihood_gain": with_window - empty}
-        if messages is not None:
+        signals = {}
+        if "likelihood_gain" in wanted:
+            texts = [h.chunk.text for h in hits]
+            ranked = self.locator.rank(question, texts)
+            best = texts[ranked[0].passage][ranked[0].span[0] : ranked[0].span[1]] if ranked else texts[0]
+            with_window, empty = self.locator.likelihoods(question, [best, EMPTY_PASSAGE])
+            signals["likelihood_gain"] = with_window - empty
+        if messages is not None and "refusal_gain" in wanted:
             bare = [messages[0] | {"content": prompts.SYSTEM.format(passages=EMPTY_PASSAGE)}, *messages[1:]]
             refusal_after_passages, refusal_alone = self.llm.reply_logprobs([messages, bare], prompts.REFUSAL)
             signals["refusal_gain"] = refusal_alone - refusal_after_passages
         return signals
+
+
+class Gate:
+    """The one answerability decision every answer goes through, whatever path it then takes
+    (the model's draft, the second look, the located window, the extractive answer): below
+    the calibrated confidence the answer is a refusal, with the weakest signal as its reason.
+
+    Principle: whether the documents answer a question is decided from how well the passages
+    meet it (signals measured on question sets, combined by a fitted model), never from the
+    question's wording. Without a calibration for this embedder (and model), the decision is
+    the evidence score against the calibrated ``min_evidence`` alone.
+    """
+
+    def __init__(self, assessor: Assessor, calibration: Calibration | None, min_evidence: float):
+        self.assessor = assessor
+        self.calibration = calibration
+        self.min_evidence = min_evidence
+
+    def assess(self, question: str, hits: list[Hit], shown: list[Hit], messages: list[dict] | None) -> Assessment:
+        assessment = Assessment(self.assessor.retrieval_signals(question, hits))
+        if self.calibration is None:
+            return assessment
+        wanted = [name for name, weight in self.calibration.weights.items() if weight]
+        if set(wanted) - set(assessment.signals):
+            assessment.signals |= self.assessor.model_signals(question, shown, messages, wanted)
+        assessment.confidence = self.calibration.confidence(assessment.signals)
+        return assessment
+
+    def refusal(self, assessment: Assessment) -> str | None:
+        """Why the passages do not answer, or None when they may."""
+        if self.calibration is None or assessment.confidence is None:
+            evidence = assessment.signals.get("evidence", 0.0)
+            if evidence < self.min_evidence:
+                return f"weak evidence: the passages cover {evidence:.0%} of the question's key terms"
+            return None
+        if assessment.confidence >= self.calibration.threshold:
+            return None
+        return (
+            f"low answerability: confidence {assessment.confidence:.2f} below {self.calibration.threshold:.2f}"
+            f" (weakest signal: {assessment.weakest(self.calibration)})"
+        )

@@ -5,10 +5,12 @@ The flow of ``Answerer.ask_stream`` (``ask`` is the same, collected):
 
 1. retrieve passages, passing over those made mostly of a table of contents or reference
    list (``rag.text.layout.is_navigation``: headings match many questions and answer none);
-   if the evidence is weak (the question's rare terms are missing from the best passages),
-   refuse before generating (``rag.answering.checks.evidence_score``, calibrated ``min_evidence``);
 2. number the passages [1]..[k], each as an excerpt around its best match, fitted to the
    model's context window (``rag.answering.context``);
+   decide once whether the passages can answer (``rag.answering.answerability.Gate``: a
+   calibrated confidence from retrieval evidence, the best window's support and the model's
+   likelihoods; without a calibration, the evidence score against ``min_evidence``): below it,
+   refuse before generating, whatever path the answer would take;
 3. stream the model's draft; markers outside 1..k are dropped and recorded;
 4. check each sentence against its cited passages (``rag.answering.checks``);
 5. refuse when the model says so; when the draft fails its check, take a second look from
@@ -30,14 +32,16 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from rag.answering import prompts
-from rag.answering.calibration import calibrated
-from rag.answering.checks import DraftCheck, DraftChecker, evidence_score, is_refusal
+from rag.answering.answerability import Assessor, Calibration, Gate
+from rag.answering.calibration import answerability, calibrated
+from rag.answering.checks import DraftCheck, DraftChecker, is_refusal
 from rag.answering.context import ContextBuilder
 from rag.answering.extractive import extractive_answer
 from rag.answering.finishing import Finisher, citations, focused
 from rag.answering.locate import Locator
 from rag.answering.support import LexicalSemanticSupport
 from rag.errors import RagError
+from rag.llm.base import can_score
 from rag.retrieval import Filters, Retriever
 from rag.settings import AnswerSettings
 from rag.text.layout import is_navigation
@@ -62,6 +66,10 @@ class Answerer:
         self.checker = DraftChecker(self.support, s)
         self.finisher = Finisher(self.support, self.locator)
         self.context = ContextBuilder(self.support, llm, s.excerpt_tokens, s.max_new_tokens) if llm else None
+        scorer = llm if can_score(llm) else None
+        found = answerability(index.embedder_id, getattr(scorer, "model_id", None), index.directory)
+        calibration = Calibration.from_dict(found) if found and s.answerability else None
+        self.gate = Gate(Assessor(self.support, self.locator, scorer), calibration, s.min_evidence)
 
     @property
     def mode(self) -> str:
@@ -86,18 +94,22 @@ class Answerer:
         hits, timings = self.passages(question, k, filters)
         yield {"type": "hits", "hits": hits}
 
-        evidence = evidence_score(question, hits, self.support.idf)
-        timings["evidence"] = evidence
-        if evidence < s.min_evidence:
-            reason = f"weak evidence: the passages cover {evidence:.0%} of the question's key terms"
+        messages, shown = self.context.prompt(question, hits) if self.llm is not None else (None, hits)
+        t = time.perf_counter()
+        assessment = self.gate.assess(question, hits, shown, messages)
+        timings["evidence"] = assessment.signals["evidence"]
+        if assessment.confidence is not None:
+            timings["answerability"] = assessment.confidence
+        timings["assess"] = time.perf_counter() - t
+        reason = self.gate.refusal(assessment)
+        if reason:  # the one decision: every path below answers only questions that pass it
             yield {"type": "answer", "answer": self._refusal(question, hits, reason, timings, started)}
             return
 
         if self.llm is None:
-            text, shown = extractive_answer(question, hits, self.support, s.extractive_sentences), hits
+            text = extractive_answer(question, hits, self.support, s.extractive_sentences)
             timings["generate"] = 0.0
         else:
-            messages, shown = self.context.prompt(question, hits)
             text = yield from self._generate(messages, timings)
 
         t = time.perf_counter()

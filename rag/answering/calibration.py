@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 from rag.settings import AnswerSettings
@@ -58,21 +59,58 @@ def calibrated(settings: AnswerSettings, embedder_id: str, index_dir: Path | str
 def write(index_dir: Path | str, embedder_id: str, values: dict[str, float], measured: dict) -> Path:
     """Store ``values`` (and what they were measured on) in the index directory, atomically."""
     path = Path(index_dir) / CALIBRATION_FILE
-    record = {"embedder": embedder_id, "thresholds": values, "measured": measured}
+    kept = {k: v for k, v in _read(index_dir).items() if k == "answerability"}
+    record = {"embedder": embedder_id, "thresholds": values, "measured": measured, **kept}
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     temporary.replace(path)
     return path
 
 
-def write_answerability(index_dir: Path | str, calibration: dict) -> Path:
-    """Store the answerability calibration (``eval.answerability --write``) beside the thresholds."""
-    path = Path(index_dir) / CALIBRATION_FILE
+RETRIEVAL_ONLY = "retrieval"  # the key of a calibration over the retrieval signals alone
+# Measured by ``python -m eval.answerability`` on both question sets' tune parts pooled; keyed by
+# embedder id, then by model (without its engine's suffix) or RETRIEVAL_ONLY. See
+# docs/how-answers-are-checked.md for the AUCs, the curve and the chosen point.
+SHIPPED_ANSWERABILITY: dict[str, dict[str, dict]] = {}
+
+
+def model_key(model_id: str | None) -> str:
+    """A model's calibration key: its name without the engine's export suffix (the weights
+    are the same; « qwen2.5-coder-1.5b-instruct-openvino-int8 » -> « qwen2.5-coder-1.5b-instruct »)."""
+    if not model_id:
+        return RETRIEVAL_ONLY
+    return re.sub(r"-openvino-\w+$", "", Path(str(model_id).rstrip("/")).name)
+
+
+def answerability(embedder_id: str, model_id: str | None, index_dir: Path | str | None = None) -> dict | None:
+    """The answerability calibration (``Calibration.to_dict``) for this embedder and model, the
+    index's own before the shipped one; ``model_id`` None (no model, or one that cannot score
+    replies): the retrieval-only calibration. None when nobody calibrated this pair."""
+    key = model_key(model_id)
+    found = dict(SHIPPED_ANSWERABILITY.get(embedder_id, {}))
+    record = _read(index_dir)
+    mine = record.get("answerability") if isinstance(record, dict) else None
+    if isinstance(mine, dict) and mine.get("embedder") == embedder_id:
+        found |= mine.get("calibrations", {})
+    return found.get(key)
+
+
+def _read(index_dir: Path | str | None) -> dict:
+    if index_dir is None:
+        return {}
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads((Path(index_dir) / CALIBRATION_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        record = {}
-    record["answerability"] = calibration
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_answerability(index_dir: Path | str, embedder_id: str, calibrations: dict[str, dict]) -> Path:
+    """Store answerability calibrations (``eval.answerability --write``; keyed as ``model_key``
+    says) beside the thresholds."""
+    path = Path(index_dir) / CALIBRATION_FILE
+    record = _read(index_dir)
+    record["answerability"] = {"embedder": embedder_id, "calibrations": calibrations}
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     temporary.replace(path)

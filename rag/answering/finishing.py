@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 
-from rag.answering.question import referents, shortfall
+from rag.answering.checks import shortfall
+from rag.answering.question import referents
 from rag.answering.skips import about, either, introducing, not_answering
 from rag.text.markers import strip_markers
 from rag.types import Citation, Hit, SentenceCheck
@@ -70,7 +71,7 @@ class Finisher:
     def located(self, question: str, shown: list[Hit]) -> list[SentenceCheck]:
         """The located answer: for each question the question asks, the window that answers it
         best, as verbatim excerpts; none when they do not give what is asked
-        (``rag.answering.question.shortfall``: a restatement, no number for « combien »...)."""
+        (``rag.answering.checks.shortfall``: a restatement, no number for « combien »...)."""
         texts = [h.chunk.text for h in shown]
         quotes: list[SentenceCheck] = []
         for part, names in referents(question):

@@ -1,27 +1,18 @@
-"""What a question asks for, read off its wording, and whether a checked answer gives it.
+"""What a question asks for, read off its wording: a quantity, a thing counted, the questions
+a compound question asks, the names it is about.
 
-Support scores (``rag.answering.support``) say that a passage backs a sentence; they do not say that the
-sentence answers the question. Asked something the documents do not say, a small model
-answers a neighbouring question the passages do answer: "175 milliards de paramètres" for
-"Combien de GPU ... ?", a restatement of the question, a description with no figure. Three
-checks catch that without a model:
+Support scores (``rag.answering.support``) say that a passage backs a sentence; they do not say
+that the sentence answers the question. ``asked`` reads what is asked: « combien ... » asks for a
+quantity, and so does « quel score / quelle taille / quel volume ... » (a measure noun after
+« quel »); « combien de X » also names what is counted. ``quantities`` reads the quantities a
+text states, ``new_quantities`` those an answer states that the question does not;
+``rag.answering.checks`` holds the checks built on them (``shortfall``).
 
-- an answer must add something to the question: a sentence whose content terms and numbers
-  are all the question's own only restates it;
-- "combien ..." asks for a quantity, and so does « quel score / quelle taille / quel volume
-  ... » (a measure noun after "quel"): some answering sentence must state a number (digits or
-  a French number word) that the question does not already contain; the digits of a name
-  ("GPT-3.5") are no quantity;
-- "combien de X" also names what is counted: the passages cited by the sentences that give a
-  number must mention X (stemmed). Generic measures ("combien de temps", "de fois") name
-  nothing a passage must repeat and are not checked.
-
-``shortfall`` returns why an answer falls short, or None. ``parts`` splits a compound
-question ("Quel modèle ..., et combien de paramètres ... ?") into the questions it asks, so
-that each gets its own excerpt; ``referents`` says what a part that names nothing is about
-(« ..., et quel est le poids de ce four ? »: the names of the parts before it), and
-``mentions`` whether a passage writes one of those names. This module does not score support
-or decide thresholds; ``rag.answering`` refuses when ``shortfall`` returns a reason.
+``parts`` splits a compound question (« Quel modèle ..., et combien de paramètres ... ? ») into
+the questions it asks, so that each gets its own excerpt; ``referents`` says what a part that
+names nothing is about (« ..., et quel est le poids de ce four ? »: the names of the parts
+before it), and ``mentions`` whether a passage writes one of those names. The French word lists
+are data (``rag.answering.question_words``). This module does not score support or decide.
 """
 
 from __future__ import annotations
@@ -31,36 +22,37 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.answering.question_words import (
+    ARTICLES,
+    COPULAS,
+    HOW_MANY,
+    INTERROGATIVES,
+    MEASURE_NOUNS,
+    PREPOSITIONS,
+    QUANTITY_WORDS,
+    UNCHECKED_UNITS,
+)
 from rag.text.analysis import analyze, analyze_question
-from rag.text.layout import OUTLINE
-from rag.text.markers import strip_markers
-from rag.text.numbers import NUMBER_WORDS, numbers
+from rag.text.furniture import strip_non_quantities
+from rag.text.numbers import NUMBER, NUMBER_WORDS, normalised
+from rag.text.patterns import alternation
 
-_HOW_MANY = re.compile(r"\bcombien\b", re.IGNORECASE)
-# "Quel score ...", "Quelle est la taille ...", "quel volume de données": a measure is asked for,
-# as with "combien", but nothing is counted by name.
+_HOW_MANY = re.compile(rf"\b(?:{alternation(HOW_MANY)})\b", re.IGNORECASE)
 _MEASURE = re.compile(
-    r"\bquel(?:le)?s?\s+(?:(?:est|sont|était|étaient|serait|fut)\s+(?:le|la|les|l['’])\s*)?"
-    r"(?:score|taille|nombre|prix|coût|montant|quantité|volume|pourcentage|proportion|part|durée|âge|poids|"
-    r"probabilité|gain|fréquence|budget|chiffre|valeur|vitesse|débit|superficie|longueur|hauteur|distance)s?\b",
+    rf"\bquel(?:le)?s?\s+(?:(?:{alternation(COPULAS)})\s+(?:{alternation(ARTICLES)})\s*)?"
+    rf"(?:{alternation(MEASURE_NOUNS)})s?\b",
     re.IGNORECASE,
 )
-_COUNTED = re.compile(r"\bcombien\s+(?:de\s+|d['’]\s*)([^\W\d_][\w-]*)", re.IGNORECASE)
-_UNCHECKED_UNITS = frozenset({"temps", "fois", "plus", "moins"})
-# Number words: those ``rag.answering.support`` reads as digits, and the ones that say « about so many »
-# or a scale; "un"/"une" are left out: they are articles far more often than quantities.
-_NUMBER_WORDS = frozenset(NUMBER_WORDS) | frozenset(
-    """vingts cents mille million millions milliard milliards septante huitante nonante dizaine dizaines
-    douzaine douzaines centaine centaines millier milliers moitié tiers quart quarts""".split()
-)
+_COUNTED = re.compile(rf"\b(?:{alternation(HOW_MANY)})\s+(?:de\s+|d['’]\s*)([^\W\d_][\w-]*)", re.IGNORECASE)
+_NUMBER_WORDS = frozenset(NUMBER_WORDS) | QUANTITY_WORDS
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NAMES = re.compile(r"\b[^\W\d_][\w]*(?:[-.][\w]+)*", re.UNICODE)  # words, and names with digits in them
 # ", et" + (a preposition) + an interrogative word: where a second question starts.
 _NEXT_QUESTION = re.compile(
-    r",?\s+et\s+(?=(?:(?:à|de|d['’]|dans|sur|par|pour|en|avec|selon)\s*)?"
-    r"(?:quel|quelle|quels|quelles|combien|comment|qui|où|quand|que|qu['’]|pourquoi|quoi|lequel|laquelle)\b)",
-    re.IGNORECASE,
+    rf",?\s+et\s+(?=(?:(?:{alternation(PREPOSITIONS)})\s*)?(?:{alternation(INTERROGATIVES)})\b)", re.IGNORECASE
 )
+# After a number: nothing it counts or measures (an end, a bracket, a comma...).
+_BARE = re.compile(r"\s*(?:[^\w\s%‰€$£°]|$)")
 
 
 @dataclass(frozen=True)
@@ -75,12 +67,14 @@ class Asked:
 
 
 def asked(question: str) -> Asked:
+    """What ``question`` asks for: a quantity (« combien », a measure noun after « quel »), and
+    what « combien de X » counts (not a generic measure: « combien de temps »)."""
     if _MEASURE.search(question) and not _HOW_MANY.search(question):
         return Asked(quantity=True)
     if not _HOW_MANY.search(question):
         return Asked()
     match = _COUNTED.search(question)
-    if match and match.group(1).lower() not in _UNCHECKED_UNITS and analyze(match.group(1)):
+    if match and match.group(1).lower() not in UNCHECKED_UNITS and analyze(match.group(1)):
         return Asked(quantity=True, counted=match.group(1))
     return Asked(quantity=True)
 
@@ -143,46 +137,31 @@ def _name_pattern(name: str) -> re.Pattern | None:
 
 
 def quantities(text: str) -> set[str]:
-    """Numbers in digits (normalised by ``rag.text.numbers.numbers``) and French number words; not
-    the digits of a name ("GPT-3.5", "V3", "Llama3": a word that starts with a letter), nor a
-    section number heading a line (« 8 -3 -17 - Comparaison ... »)."""
+    """Numbers in digits (normalised by ``rag.text.numbers.numbers``) and French number words;
+    not the numbers that are no quantity (``rag.text.furniture``: the digits of a name, a section
+    number heading a line, a figure's or a reference's number)."""
     words = {w for w in _WORD.findall(text.lower()) if w in _NUMBER_WORDS}
-    return numbers(_NAMES.sub(" ", OUTLINE.sub(" ", text))) | words
+    return {normalised(m.group()) for m in NUMBER.finditer(strip_non_quantities(text))} | words
 
 
-def _named_numbers(text: str) -> set[str]:
-    """The numbers inside the names of ``text`` ("GPT-4" -> "4"): an answer that writes the name
-    apart (« GPT – 4 ») gives no new quantity by it."""
-    return {n for name in _NAMES.findall(text) for n in numbers(re.sub(r"[^\d.,]+", " ", name))}
+@functools.lru_cache(maxsize=4096)
+def new_quantities(text: str, question: str) -> frozenset[str]:
+    """The quantities ``text`` states that ``question`` does not.
 
-
-def shortfall(question: str, answered: Sequence[tuple[str, Sequence[str]]], whole: str | None = None) -> str | None:
-    """Why the answer does not give what ``question`` asks, or None when it may.
-
-    ``answered``: each supported answer sentence with the texts of the passages it cites.
-    ``whole``: the compound question ``question`` is a part of; its numbers are no new ones
-    either (« FB-12 » named in one part, « (Four Bois 12) » answers no « combien » of another).
+    A number is the question's own only if the question states it as a quantity. The digits of a
+    name the question writes (« XYZ-7B ») cancel an answer's number only where the answer writes
+    it as (part of) that name: the name with any separators (« XYZ – 7B »), or the digits alone,
+    counting nothing (« (Four Bois 12) » for « FB-12 »); « 7 milliards de paramètres » states a
+    quantity, whatever name holds a 7.
     """
-    if not answered:
-        return None
-    question_terms = set(analyze(question))
-    asking = f"{question} {whole}" if whole else question
-    question_quantities = quantities(asking) | _named_numbers(asking)
-    adding = [
-        (sentence, passages)
-        for sentence, passages in ((strip_markers(s), p) for s, p in answered)
-        if set(analyze(sentence)) - question_terms or quantities(sentence) - question_quantities
-    ]
-    if not adding:
-        return "the answer only restates the question"
-    want = asked(question)
-    if not want.quantity:
-        return None
-    counting = [(s, p) for s, p in adding if quantities(s) - question_quantities]
-    if not counting:
-        return "the question asks how many and the answer gives no number"
-    if want.counted_term is not None:
-        cited = " ".join(text for _, passages in counting for text in passages)
-        if want.counted_term not in set(analyze(cited)):
-            return f"the question counts « {want.counted} », which the cited passages never mention"
-    return None
+    named = [n for n in names(question) if re.search(r"\d", n)]
+    for pattern in filter(None, map(_name_pattern, named)):
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
+    name_digits = {normalised(d) for n in named for d in NUMBER.findall(re.sub(r"[^\d.,]+", " ", n))}
+    stripped = strip_non_quantities(text)
+    found = {w for w in _WORD.findall(text.lower()) if w in _NUMBER_WORDS}
+    for match in NUMBER.finditer(stripped):
+        number = normalised(match.group())
+        if number not in name_digits or not _BARE.match(stripped, match.end()):
+            found.add(number)
+    return frozenset(found - quantities(question))

@@ -7,7 +7,7 @@ A ``skip`` is a function ``(passage_index, span) -> bool``: True leaves that win
   introduces``): they introduce what they leave out, and they match the question's words better
   than the answer does;
 - ``not_answering``: those, and windows that do not give what the question asks
-  (``rag.answering.question.shortfall``);
+  (``rag.answering.checks.shortfall``);
 - ``about``: for a part of a compound question that is about names it does not write, the
   windows about other names;
 - ``either``: the union of several skips.
@@ -17,7 +17,8 @@ This module does not rank windows.
 
 from __future__ import annotations
 
-from rag.answering.question import distinct_names, mentions, shortfall
+from rag.answering.checks import shortfall
+from rag.answering.question import distinct_names, mentions
 from rag.text.layout import introduces
 from rag.text.sentences import split_sentences
 

@@ -17,7 +17,10 @@ by a window naming both the consortium and 17 members, not by any window contain
 adds that the window does not contain scales the score down in proportion: invented figures
 are the commonest hallucination of small models, and they share every other word with the
 passage. So does a number the window holds but counting something else: the model's « 1,7
-trillion de couches » is not the passage's « 1,7 trillion de paramètres ».
+trillion de couches » is not the passage's « 1,7 trillion de paramètres ». Numbers are read as
+quantities on both sides (``rag.text.furniture``): a figure's or a reference's number in a
+window (« Figure 12 », « Truc (12) ») does not hold the answer's « 12 », and the digits of a
+name in the answer are no figure it claims.
 
 Thresholds on these scores are calibrated by ``eval`` and stored, not set here.
 """
@@ -31,6 +34,7 @@ import numpy as np
 
 from rag.embedders import Embedder
 from rag.text.analysis import analyze_question
+from rag.text.furniture import content_numbers, strip_non_quantities
 from rag.text.layout import windows
 from rag.text.markers import strip_markers
 from rag.text.numbers import content_terms, counted, numbers, same_count
@@ -83,7 +87,7 @@ class LexicalSemanticSupport:
         terms = content_terms(sentence)
         asked = content_terms(question, analyze_question) if question else set()
         new_terms = terms - asked
-        new_numbers = numbers(sentence) - (numbers(question) if question else set())
+        new_numbers = content_numbers(sentence) - (numbers(question) if question else set())
         claimed = counted(sentence) if new_numbers else {}
         claim = f"{question} {sentence}" if question and len(terms) < TERSE else sentence
         all_windows = [windows(p) for p in passages]
@@ -108,8 +112,9 @@ class LexicalSemanticSupport:
                 position += 1
                 score = self.lexical_weight * lex + (1 - self.lexical_weight) * sem
                 if new_numbers:
-                    window_counts = counted(window)
-                    held = {n for n in new_numbers & numbers(window) if same_count(n, claimed, window_counts)}
+                    content = strip_non_quantities(window)
+                    window_counts = counted(content)
+                    held = {n for n in new_numbers & numbers(content) if same_count(n, claimed, window_counts)}
                     score *= len(held) / len(new_numbers)
                 # Prefer the shorter window on ties: a tighter highlight.
                 if best is None or score > best.score + 1e-9:

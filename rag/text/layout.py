@@ -11,17 +11,9 @@ from __future__ import annotations
 
 import re
 
+from rag.text.furniture import SECTION_NUMBER
 from rag.text.sentences import split_sentences
 
-# « 2.1 », « 8 -3 -17 »: a numbered heading's number: numbers of one or two digits joined by
-# dots or dashes. It numbers the text; it is no quantity of it.
-SECTION_NUMBER = r"[1-9]\d?(?:[ \t]*[-–.][ \t]*\d{1,2})+"
-# A section number heading a line: « 8 -1 – 1 -1 - Comment ... », « 2.1 Modèle ... », « 3 : récupérer ... »:
-# a section number, or one number ended by a dash, dot, colon or parenthesis, then a word.
-OUTLINE = re.compile(
-    rf"^[ \t#*>-]*(?:{SECTION_NUMBER}[ \t]*[-–.):]?|[1-9]\d?[ \t]*[-–.):])[ \t]+(?=[^\W\d_])",
-    re.MULTILINE | re.UNICODE,
-)
 # A last line that is a heading: markdown's, or a section number and a title (« 4.2 Historique des LLM »).
 _ENDS_WITH_HEADING = re.compile(
     r"(?:^|\n)(?:\s{0,3}#{1,6}\s[^\n]*"

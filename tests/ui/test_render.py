@@ -188,6 +188,11 @@ def test_draft_html_is_plain_escaped_text():
             "weak evidence: the passages cover 12% of the question's key terms",
             "les passages ne couvrent que 12% des termes importants de la question",
         ),
+        (
+            "low answerability: confidence 0.21 below 0.40 (weakest signal: evidence)",
+            "les passages ne semblent pas répondre à la question (confiance 0.21, seuil 0.40 ; "
+            "indice le plus faible : evidence)",
+        ),
         ("the model found no answer in the passages", "le modèle n'a pas trouvé la réponse dans les passages"),
         (
             "3 of 4 sentences are not supported by the passages",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rag.answering.question import asked, distinct_names, mentions, names, parts, quantities, referents, shortfall
+from rag.answering.checks import shortfall
+from rag.answering.question import asked, distinct_names, mentions, names, parts, quantities, referents
 
 BAKERY = "Le fournil emploie trois boulangers et cuit 400 baguettes par jour dans un four à bois."
 MUSEUM = "Le musée municipal expose des tableaux flamands dans douze salles."

@@ -73,3 +73,13 @@ def test_a_terse_figure_keeps_the_support_of_the_window_that_counts_it():
     passage = "Dans sa dernière version, le modèle compte 1,7 trillion de paramètres."
     question = "Combien de paramètres compte le modèle ?"
     assert support().score_many("Il en compte 1,7 trillion.", [passage], question)[0].score > 0.5
+
+
+def test_a_figure_or_reference_number_in_a_window_holds_no_answer_figure():
+    question = "Combien de pains contient le corpus Fournée ?"
+    marker = "Le corpus Fournée (12) rassemble des pains de campagne."
+    label = "Le corpus Fournée rassemble des pains de campagne, voir la Figure 12."
+    stated = "Le corpus Fournée rassemble 12 pains de campagne."
+    claim = "Le corpus Fournée contient 12 pains."
+    at_marker, at_label, at_stated = support().score_many(claim, [marker, label, stated], question)
+    assert at_marker.score == 0.0 and at_label.score == 0.0 and at_stated.score > 0.0

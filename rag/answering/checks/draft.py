@@ -1,15 +1,12 @@
-"""Checks on the evidence and on a draft: is there enough to answer from, does the model
-refuse, does each sentence have a passage that supports it, does the draft give what was asked.
+"""Checks on a draft: does each sentence have a passage that supports it, and can the draft be
+the answer.
 
-- ``evidence_score``: the rarity-weighted share of the question's terms in the best passage;
-  below the calibrated ``min_evidence`` the answerer refuses before generating;
-- ``is_refusal``: the model said the passages do not hold the answer;
 - ``DraftChecker.check``: each sentence of a draft, as an answer to the question (to the
   best-matching question of a compound one, ``rag.answering.question.parts``), against its
   cited passages (whole, not only the excerpt the model saw); a citation is re-attributed when
   another passage clearly supports the sentence better, or added where the model cited none;
-- ``DraftChecker.verdict``: why a draft cannot be the answer: too many unsupported sentences,
-  or supported ones that miss what was asked (``rag.answering.question.shortfall``).
+- ``DraftChecker.verdict``: why a draft cannot be the answer: the first verdict of the support
+  check (``SupportShare``) and the answer checks (``rag.answering.checks.answer``).
 
 This module does not generate, retrieve or choose excerpts.
 """
@@ -19,34 +16,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.answering import prompts
-from rag.answering.question import parts, shortfall
+from rag.answering.checks.answer import ANSWER_CHECKS
+from rag.answering.checks.support_share import SupportShare
+from rag.answering.checks.verdict import Sentence, run
+from rag.answering.question import parts
 from rag.answering.support import Support
 from rag.settings import AnswerSettings
-from rag.text.analysis import analyze, analyze_question
+from rag.text.furniture import strip_non_quantities
 from rag.text.markers import answer_sentences, parse_markers, strip_markers
 from rag.types import Hit, SentenceCheck
-
-_REFUSAL = re.compile("|".join(prompts.REFUSAL_PATTERNS), re.IGNORECASE)
-
-
-def evidence_score(question: str, hits: list[Hit], idf, top: int = 3) -> float:
-    """How much of the question the best passages cover: the rarity-weighted share of its
-    content terms found in the best single passage among the ``top`` first."""
-    terms = set(analyze_question(question))
-    if not terms or not hits:
-        return 0.0
-    total = sum(idf(t) for t in terms)
-    best = 0.0
-    for hit in hits[:top]:
-        present = terms & set(analyze(hit.chunk.text))
-        best = max(best, sum(idf(t) for t in present) / total)
-    return best
-
-
-def is_refusal(text: str) -> bool:
-    """Whether the model's text says the passages do not hold the answer."""
-    return bool(_REFUSAL.search(text.replace("’", "'")))
 
 
 @dataclass
@@ -67,12 +45,16 @@ class DraftChecker:
         """The draft's sentence checks, and why it cannot be the answer (None when it can):
         too many unsupported sentences, or supported ones that miss what was asked."""
         check = self.check(text, shown, question)
-        sentences = check.sentences
-        unsupported = sum(not s.supported for s in sentences)
-        if not sentences or unsupported / len(sentences) > self.settings.max_unsupported:
-            return check, f"{unsupported} of {len(sentences)} sentences are not supported by the passages"
-        answered = [(s.text, [shown[n - 1].chunk.text for n in s.citations]) for s in sentences if s.supported]
-        return check, shortfall(question, answered)
+        found = [
+            Sentence(
+                strip_markers(s.text),
+                tuple(shown[n - 1].chunk.text for n in s.citations) if s.supported else (),
+                s.supported,
+            )
+            for s in check.sentences
+        ]
+        verdict = run((SupportShare(self.settings.max_unsupported), *ANSWER_CHECKS), question, found)
+        return check, verdict.reason if verdict else None
 
     def check(self, text: str, shown: list[Hit], question: str | None = None) -> DraftCheck:
         s = self.settings
@@ -82,8 +64,8 @@ class DraftChecker:
         asks = parts(question) if question else [None]
         for start, end in answer_sentences(text):
             content = strip_markers(text[start:end])
-            if not re.search(r"\w", content):
-                continue
+            if not re.search(r"\w", strip_non_quantities(content)):
+                continue  # nothing but punctuation or furniture (« 5. » numbering a list): no claim
             cited = tuple(dict.fromkeys(n for a, b, ns in markers if start <= a < end for n in ns))
             supports = self.supports(content, passages, asks) if passages else []
             best = max(range(len(supports)), key=lambda i: supports[i].score) if supports else None
