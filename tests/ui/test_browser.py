@@ -39,10 +39,9 @@ CHROMIUM_ARGS = [
 PWNED = "window.__pwned=1"
 HOSTILE_NAME = f"note<img src=x onerror={PWNED}>.md"
 HOSTILE_TEXT = (
-    "# Coffre <script>window.__pwned=1</script>\n\n"
+    "# Coffre <script>window.__pwned=1</script> [la note](javascript:alert(1)) $\\href{javascript:alert(2)}{x}$\n\n"
     "Le code du coffre-fort du fournil est rangé dans <script>window.__pwned=1</script> "
-    'et dans <img src=x onerror="window.__pwned=1"> selon la note de sécurité, '
-    "voir [la note](javascript:alert(1)) et $\\href{javascript:alert(2)}{la formule}$.\n"
+    'et dans <img src=x onerror="window.__pwned=1"> selon la note de sécurité.\n'
 )
 DIALOGS: list[str] = []  # every alert/confirm/prompt the page opens: must stay empty
 QUESTION = "Quel a été le chiffre d'affaires en 2023 ?"
