@@ -197,7 +197,8 @@ class Bench:
         found = documents(index)
         no_index = found is None and kind == "first"
         info = rag("index", "info", "--index", str(index))
-        trial.opens = found is not None or (no_index and "Traceback" not in info.stderr and info.returncode == 2)
+        said_none = info.returncode == 2 and "rag ingest PATH" in info.stderr and "Traceback" not in info.stderr
+        trial.opens = found is not None or (no_index and said_none)  # "no index yet: create it with..."
         search = rag("search", QUERY, "--index", str(index))
         trial.searched = search.returncode == 0 or (no_index and "Traceback" not in search.stderr)
         if kind != "first":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -354,7 +355,14 @@ def _open_store(directory: Path, readonly: bool) -> ChunkStore:
 
 def _initialised(store: ChunkStore, directory: Path) -> bool:
     with storage_errors(directory):
-        return store.initialised()
+        try:
+            return store.initialised()
+        except sqlite3.OperationalError as exc:
+            # A first run killed inside its first transaction, before the store was in WAL mode,
+            # leaves a rollback journal that only a writer may roll back: no index yet.
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY_ROLLBACK":
+                return False
+            raise
 
 
 def _open_for_write(directory: Path, replace_identity: bool) -> ChunkStore:

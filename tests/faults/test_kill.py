@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 
 from eval.faults import run_trials, summary
 from ingest.chunking import ChunkingParams
@@ -34,6 +36,25 @@ def test_an_empty_store_file_is_a_new_index_not_a_broken_one(tmp_path):
     done = rag("ingest", str(corpus), "--index", str(index), "--embedder", "hashing-64")
     assert done.returncode == 0, done.stderr
     assert rag("search", "pain", "--index", str(index)).returncode == 0
+
+
+def test_a_first_run_killed_inside_its_first_transaction_is_a_new_index(tmp_path):
+    """Killed before the store switched to WAL, a run leaves a rollback journal that readers may
+    not roll back (mode=ro): they say there is no index yet; the next writer rolls it back."""
+    index = tmp_path / "index"
+    index.mkdir()
+    code = (
+        "import os, sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "db.execute('PRAGMA cache_size = 1'); db.execute('BEGIN'); db.execute('CREATE TABLE t (x BLOB)'); "
+        "[db.execute('INSERT INTO t VALUES (zeroblob(4096))') for _ in range(200)]; os._exit(9)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(index / STORE_FILE)], check=False)
+    assert (index / f"{STORE_FILE}-journal").stat().st_size > 0  # the hot journal is there
+    for command in (["index", "info"], ["search", "pain"]):
+        done = rag(*command, "--index", str(index))
+        assert done.returncode == 2 and "did not finish" in done.stderr and "rag ingest" in done.stderr, done.stderr
+    done = rag("ingest", str(small_corpus(tmp_path / "docs")), "--index", str(index), "--embedder", "hashing-64")
+    assert done.returncode == 0 and "3 added" in done.stdout, done.stderr
 
 
 def test_a_store_with_tables_but_no_identity_is_completed(tmp_path):
