@@ -37,6 +37,8 @@ from rag.types import Chunk, SourceDoc
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _ENDS_SENTENCE = re.compile(r"[.!?…:][»”\"’)\]\s]*\Z")
 _WORD = re.compile(r"\S+")
+_SAMPLE_CHARS = 50_000
+_MAX_TOKEN_CHARS = 100
 
 
 # Bump when the splitting rules change: indexes built with other rules must be rebuilt.
@@ -153,7 +155,7 @@ def _section_units(
     units: list[_Unit] = []
     para_first = 0
     for i, (s, e) in enumerate(spans):
-        tokens = count(text[s:e])
+        tokens = _count_sentence(text, s, e, count)
         new_page = False
         if i == 0 or i == n_heading:
             new_para = True
@@ -166,6 +168,15 @@ def _section_units(
     if units:
         _close_paragraph(units, para_first)
     return units, heading_only
+
+
+def _count_sentence(text: str, start: int, end: int, count: Callable[[str], int]) -> int:
+    """Tokens of one sentence; of a huge one (a text without punctuation or line breaks),
+    an estimate from its first ``_SAMPLE_CHARS``: only chunks are counted exactly, and a
+    tokenizer run over megabytes at once costs memory for nothing."""
+    if end - start <= _SAMPLE_CHARS:
+        return count(text[start:end])
+    return count(text[start : start + _SAMPLE_CHARS]) * (end - start) // _SAMPLE_CHARS + 1
 
 
 def _is_break(text: str, prev: tuple[int, int], start: int, page_starts: list[int]) -> tuple[bool, bool]:
@@ -308,7 +319,10 @@ def _cut(text: str, start: int, end: int, budget: int, count: Callable[[str], in
     the first word if ``inside_words`` (always at least one character, so the caller
     progresses), else None.
     """
-    words = _WORD.finditer(text, start, end)
+    # No token is longer than _MAX_TOKEN_CHARS: words are looked for in a window that holds
+    # ``budget`` tokens at most, not in the whole (maybe megabytes long) rest of the sentence.
+    window = min(end, start + budget * _MAX_TOKEN_CHARS)
+    words = _WORD.finditer(text, start, window)
     ends: list[int] = []
 
     def fits(k: int) -> bool:
@@ -317,8 +331,8 @@ def _cut(text: str, start: int, end: int, budget: int, count: Callable[[str], in
     def have(k: int) -> bool:
         while len(ends) < k:
             m = next(words, None)
-            if m is None:
-                return False
+            if m is None or (m.end() == window < end and not text[window].isspace()):
+                return False  # no more words, or one the window cuts: not a word's end
             ends.append(m.end())
         return True
 
@@ -356,12 +370,29 @@ def _cut(text: str, start: int, end: int, budget: int, count: Callable[[str], in
         return cut
     if not inside_words:
         return None
-    first_end = ends[0] if ends else end
-    lo, hi = 1, first_end - start  # characters; 1 always "fits" so that we progress
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if count(text[start : start + mid]) <= budget:
-            lo = mid
+    first = _WORD.search(text, start, window)
+    first_end = first.end() if first and (first.end() < window or window == end) else window
+    return _cut_inside_word(text, start, first_end, budget, count)
+
+
+def _cut_inside_word(text: str, start: int, end: int, budget: int, count: Callable[[str], int]) -> int:
+    """End of a prefix of the one word ``text[start:end]`` that counts at most ``budget``
+    tokens (at least one character, so the caller progresses). The word may be megabytes
+    long (a base64 blob, a text without spaces): gallop then bisect on characters, so that
+    every count is over about a chunk's length, never over the rest of the word, and stop
+    once within 1/32 of the best cut. Linear in the word's length overall."""
+    good, bad = 1, None  # characters; 1 always "fits"
+    k = max(2, budget // 2)
+    while bad is None and good < end - start:
+        k = min(k, end - start)
+        if count(text[start : start + k]) <= budget:
+            good, k = k, k * 2
         else:
-            hi = mid - 1
-    return start + lo
+            bad = k
+    while bad is not None and bad - good > max(1, good // 32):
+        mid = (good + bad) // 2
+        if count(text[start : start + mid]) <= budget:
+            good = mid
+        else:
+            bad = mid
+    return start + good

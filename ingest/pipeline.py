@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from ingest.chunking import ChunkingParams, chunk_document
-from ingest.readers import SUPPORTED_SUFFIXES, read_document
+from ingest.readers import DEFAULT_READ_TIMEOUT_S, SUPPORTED_SUFFIXES, ReadLimits, read_document
 from ingest.report import FileOutcome, IngestReport
 from ingest.scan import FoundFile, scan
 from rag.embedders import Embedder
 from rag.errors import ReadError
 from rag.index import Index, encode_chunking
+from rag.index.failures import storage_errors
 from rag.index.store import DocumentRecord
 from rag.text.analysis import ANALYZER_ID, analyze
 from rag.text.sentences import split_sentences
@@ -63,6 +64,10 @@ def ingest(
     rebuild: bool = False,
     prune: bool = True,
     progress: bool | Callable[[str, int, int], None] | None = None,
+    follow_symlinks: bool = False,
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
+    wait: bool = True,
+    on_wait: Callable[[int | None], None] | None = None,
 ) -> IngestReport:
     """Bring the index at ``index_dir`` in step with the files under ``paths``.
 
@@ -71,6 +76,9 @@ def ingest(
     the old index stays usable until the new one is committed. ``progress``: a bar on
     stderr (None: when it is a terminal), or a function called as ``progress(stage, done,
     total)`` with stage "reading" (files), "embedding" (chunks), then "indexing".
+    ``follow_symlinks``: follow links that lead out of an ingested folder. ``read_timeout_s``:
+    the time one file may take to read. ``wait``/``on_wait``: while another process writes
+    the index (see ``rag.index.lock``). A full disk or read-only media raise ``IndexWriteError``.
     """
     params = params or ChunkingParams()
     started = time.perf_counter()
@@ -80,39 +88,50 @@ def ingest(
         progress = sys.stderr.isatty()
     elif callable(progress):
         progress = False
-    index = Index.open_for_write(
-        index_dir, embedder.model_id, embedder.dim, params.as_dict(), index_type, replace_identity=rebuild
-    )
-    try:
-        found, problems = scan([Path(p) for p in paths], SUPPORTED_SUFFIXES)
-        report.files.extend(problems)
-        stored = {d.source: d for d in index.store.documents()}
-        roots = {str(f.root) for f in found} | {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
-        seen = {f.source for f in found}
-        going = {s for s, d in stored.items() if rebuild or (prune and d.root in roots and s not in seen)}
-        pending, unchanged = _read_changed(found, stored, going, embedder, params, report, max_file_mb, rebuild, notify)
-        removed = sorted(s for s in going if s not in pending)
+    with storage_errors(Path(index_dir)):
+        index = Index.open_for_write(
+            index_dir,
+            embedder.model_id,
+            embedder.dim,
+            params.as_dict(),
+            index_type,
+            rebuild,
+            wait=wait,
+            on_wait=on_wait,
+        )
+        try:
+            limits = ReadLimits(int(max_file_mb * 1024 * 1024), read_timeout_s)
+            found, problems = scan([Path(p) for p in paths], SUPPORTED_SUFFIXES, follow_symlinks=follow_symlinks)
+            report.files.extend(problems)
+            stored = {d.source: d for d in index.store.documents()}
+            roots = {str(f.root) for f in found} | {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
+            seen = {f.source for f in found}
+            going = {s for s, d in stored.items() if rebuild or (prune and d.root in roots and s not in seen)}
+            pending, unchanged = _read_changed(found, stored, going, embedder, params, report, limits, rebuild, notify)
+            removed = sorted(s for s in going if s not in pending)
 
-        vectors = _embed(pending, index, embedder, report, progress, notify)
-        notify("indexing", 0, 1)
-        if pending or removed or unchanged or rebuild:
-            _commit(index, pending, vectors, removed, unchanged, embedder, params, index_type, rebuild)
-        for source in removed:
-            report.files.append(FileOutcome(source, "removed"))
-        report.chunks_total = index.store.count_chunks()
-        report.seconds = time.perf_counter() - started
-        if pending or removed or rebuild or not index.vector_file_current():
-            index.commit_generation(report.to_dict())
-        return report
-    finally:
-        index.close()
+            vectors = _embed(pending, index, embedder, report, progress, notify)
+            notify("indexing", 0, 1)
+            if pending or removed or unchanged or rebuild:
+                _commit(index, pending, vectors, removed, unchanged, embedder, params, index_type, rebuild)
+            for source in removed:
+                report.files.append(FileOutcome(source, "removed"))
+            report.chunks_total = index.store.count_chunks()
+            report.seconds = time.perf_counter() - started
+            if pending or removed or rebuild:
+                index.commit_generation(report.to_dict())
+            else:  # a killed run may have left the current generation's search files unwritten
+                index.refresh_derived(report.to_dict())
+            return report
+        finally:
+            index.close()
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
     pass
 
 
-def _read_changed(found, stored, going, embedder, params, report, max_file_mb, rebuild, notify=_quiet):
+def _read_changed(found, stored, going, embedder, params, report, limits, rebuild, notify=_quiet):
     """Read and chunk new or changed files; return them and the merely-touched ones.
 
     ``going`` are stored documents this run will remove (so a renamed file is not taken
@@ -121,7 +140,6 @@ def _read_changed(found, stored, going, embedder, params, report, max_file_mb, r
     pending: dict[str, _Pending] = {}
     unchanged: list[tuple[str, int, int]] = []
     known_ids = {d.doc_id: d.source for s, d in stored.items() if s not in going}
-    max_bytes = int(max_file_mb * 1024 * 1024)
     for done, item in enumerate(found):
         notify("reading", done, len(found))
         try:
@@ -134,11 +152,11 @@ def _read_changed(found, stored, going, embedder, params, report, max_file_mb, r
             report.files.append(FileOutcome(item.source, "unchanged", chunks=old.n_chunks))
             continue
         try:
-            if old and not rebuild and stat.st_size <= max_bytes and _file_id(item.path) == old.doc_id:
+            if old and not rebuild and stat.st_size <= limits.max_bytes and _file_id(item.path) == old.doc_id:
                 unchanged.append((item.source, stat.st_size, stat.st_mtime_ns))
                 report.files.append(FileOutcome(item.source, "unchanged", chunks=old.n_chunks))
                 continue
-            doc = read_document(item.path, item.root, max_bytes=max_bytes)
+            doc = read_document(item.path, item.root, limits=limits)
         except ReadError as exc:
             status = "skipped" if str(exc).startswith("empty") else "failed"
             report.files.append(FileOutcome(item.source, status, str(exc)))
@@ -146,7 +164,7 @@ def _read_changed(found, stored, going, embedder, params, report, max_file_mb, r
         except OSError as exc:
             report.files.append(FileOutcome(item.source, "failed", f"cannot read: {exc.strerror or exc}"))
             continue
-        doc = SourceDoc(doc.doc_id, item.source, doc.text, doc.pages, doc.headings, doc.format)
+        doc = SourceDoc(doc.doc_id, item.source, doc.text, doc.pages, doc.headings, doc.format, doc.notes)
         twin = known_ids.get(doc.doc_id)
         if twin is not None and twin != item.source:
             report.files.append(FileOutcome(item.source, "skipped", f"same content as {twin}"))
@@ -155,7 +173,7 @@ def _read_changed(found, stored, going, embedder, params, report, max_file_mb, r
         status = "updated" if old and not rebuild else "added"
         pending[item.source] = _Pending(item, doc, chunks, status, stat.st_size, stat.st_mtime_ns)
         known_ids[doc.doc_id] = item.source
-        report.files.append(FileOutcome(item.source, status, chunks=len(chunks)))
+        report.files.append(FileOutcome(item.source, status, "; ".join(doc.notes), chunks=len(chunks)))
     return pending, unchanged
 
 
@@ -245,20 +263,26 @@ def _commit(index, pending, vectors, removed, unchanged, embedder, params, index
             store.set_meta({"generation": str(index.generation + 1), "updated_at": str(now)})
 
 
-def remove_documents(index_dir: Path | str, sources: list[str]) -> list[str]:
-    """Delete documents by source path; returns the ones that were indexed."""
-    with Index.open(index_dir) as probe:
-        identity = (probe.embedder_id, probe.dim, probe.chunking, probe.meta.get("index_type", "auto"))
-    index = Index.open_for_write(index_dir, *identity)
-    try:
-        indexed = {d.source for d in index.store.documents()}
-        gone = [s for s in sources if s in indexed]
-        if gone:
-            with index.store.transaction():
-                for source in gone:
-                    index.store.delete_document(source)
-                index.store.set_meta({"generation": str(index.generation + 1), "updated_at": str(time.time())})
-            index.commit_generation({"removed": gone})
-        return gone
-    finally:
-        index.close()
+def remove_documents(
+    index_dir: Path | str, sources: list[str], *, wait: bool = True, on_wait: Callable | None = None
+) -> list[str]:
+    """Delete documents by source path; returns the ones that were indexed. Like ``ingest``,
+    it waits for another writer and writes back derived files a killed run left missing."""
+    with storage_errors(Path(index_dir)):
+        with Index.open(index_dir) as probe:
+            identity = (probe.embedder_id, probe.dim, probe.chunking, probe.meta.get("index_type", "auto"))
+        index = Index.open_for_write(index_dir, *identity, wait=wait, on_wait=on_wait)
+        try:
+            indexed = {d.source for d in index.store.documents()}
+            gone = [s for s in sources if s in indexed]
+            if gone:
+                with index.store.transaction():
+                    for source in gone:
+                        index.store.delete_document(source)
+                    index.store.set_meta({"generation": str(index.generation + 1), "updated_at": str(time.time())})
+                index.commit_generation({"removed": gone})
+            else:
+                index.refresh_derived({"removed": []})
+            return gone
+        finally:
+            index.close()

@@ -75,8 +75,28 @@ class IngestReport:
             f"{self.chunks_total} in the index",
             f"Time: {self.seconds:.1f} s ({self.chunks_per_second:.1f} chunks/s)",
         ]
+        repaired = [f for f in self.files if f.status in ("added", "updated") and f.reason]
+        if repaired:
+            lines.append("Read with repairs:")
+            lines += [f"  {f.status:7} {printable(f.source)}: {f.reason}" for f in repaired]
         problems = [f for f in self.files if f.status in ("skipped", "failed")]
         if problems:
             lines.append("Not ingested:")
-            lines += [f"  {f.status:7} {f.source}: {f.reason}" for f in problems]
+            lines += [f"  {f.status:7} {printable(f.source)}: {f.reason}" for f in problems]
         return "\n".join(lines)
+
+
+def printable(name: str) -> str:
+    """A file name on one line whatever it holds: control characters (a newline, an escape
+    sequence) and bytes that were not UTF-8 are shown escaped, ``a\\nb.txt``, ``x\\xff.txt``."""
+    if name.isprintable():
+        return name
+    out = []
+    for char in name:
+        if 0xDC80 <= ord(char) <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif not char.isprintable() and char != " ":
+            out.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)

@@ -35,7 +35,19 @@ class IndexMismatchError(RagError):
 
 
 class IndexLockedError(RagError):
-    """Another process is writing the index."""
+    """Another process is writing the index (and the caller chose not to wait)."""
+
+
+class IndexLocationError(RagError):
+    """``--index`` names something that cannot hold an index (a file)."""
+
+
+class IndexCorruptError(RagError):
+    """The chunk store is damaged; the message gives the rebuild command."""
+
+
+class IndexWriteError(RagError):
+    """The index could not be written (disk full, read-only media); it is left as it was."""
 
 
 class ModelError(RagError):

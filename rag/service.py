@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rag.embedders import Embedder, load_embedder
-from rag.errors import IndexMismatchError, RagError
+from rag.errors import IndexMismatchError, IndexNotFoundError, RagError
 from rag.index import STORE_FILE, Index
 from rag.retrieval import Filters, Retrieval, Retriever
 from rag.settings import Settings
@@ -150,10 +150,14 @@ def ingest(
     embedder: Embedder | None = None,
     rebuild: bool = False,
     progress: Progress = None,
+    wait: bool = True,
+    on_wait=None,
 ):
     """Bring the index at ``settings.index.directory`` in step with the files under ``paths``;
     returns the ``ingest.report.IngestReport``. ``progress``: a bar on stderr (None: when it is
     a terminal), or a function ``progress(stage, done, total)`` ("reading", "embedding", "indexing").
+    While another process writes the index, it waits (``on_wait(pid)`` is called once) or,
+    without ``wait``, raises ``IndexLockedError``.
 
     An existing index keeps what makes it (embedder, chunking, vector index type) unless
     ``rebuild``: a setting left at its default takes the index's value, a setting changed from
@@ -178,6 +182,10 @@ def ingest(
         rebuild=rebuild,
         prune=settings.ingestion.prune,
         progress=progress,
+        follow_symlinks=settings.ingestion.follow_symlinks,
+        read_timeout_s=settings.ingestion.read_timeout_s,
+        wait=wait,
+        on_wait=on_wait,
     )
 
 
@@ -198,7 +206,13 @@ def identity(settings: Settings, directory: Path, rebuild: bool = False) -> dict
         "chunk_tokens": defaults.ingestion.chunk_tokens,
         "overlap_tokens": defaults.ingestion.overlap_tokens,
     }
-    with Index.open(directory) as existing:
+    try:
+        existing = Index.open(directory)
+    except IndexNotFoundError:  # a first run killed before its first commit: a new index
+        return wanted
+    with existing:
+        if not existing.store.count_documents():
+            return wanted  # nothing in it to keep: it takes the settings asked for
         chunking = existing.chunking
         stored = {
             "embedder": existing.embedder_id,
@@ -228,9 +242,10 @@ def supported_suffixes() -> frozenset[str]:
     return SUPPORTED_SUFFIXES
 
 
-def remove(sources: list[str], settings: Settings | None = None) -> list[str]:
-    """Delete documents from the index by source path; returns the ones that were indexed."""
+def remove(sources: list[str], settings: Settings | None = None, *, wait: bool = True, on_wait=None) -> list[str]:
+    """Delete documents from the index by source path; returns the ones that were indexed.
+    ``wait``/``on_wait``: as for ``ingest``."""
     from ingest.pipeline import remove_documents
 
     settings = settings or Settings.load()
-    return remove_documents(settings.index.directory, sources)
+    return remove_documents(settings.index.directory, sources, wait=wait, on_wait=on_wait)

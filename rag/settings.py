@@ -59,10 +59,14 @@ class IngestionSettings:
     overlap_tokens: int = _f(40, "tokens shared by consecutive passages (index identity)")
     max_file_mb: float = _f(20.0, "files larger than this are skipped and reported")
     prune: bool = _f(True, "drop indexed documents that are gone from an ingested folder")
+    follow_symlinks: bool = _f(False, "follow symbolic links that lead out of an ingested folder")
+    read_timeout_s: float = _f(120.0, "seconds one file may take to read before it is skipped (0: no limit)")
 
     def __post_init__(self):
         if self.max_file_mb <= 0:
             raise ConfigError(f"ingestion.max_file_mb must be positive, not {self.max_file_mb}.")
+        if self.read_timeout_s < 0:
+            raise ConfigError(f"ingestion.read_timeout_s must be 0 or more, not {self.read_timeout_s}.")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class SourceDoc:
 
     ``doc_id`` is a content hash of the file bytes, ``source`` the path relative to the
     ingested root (POSIX separators). ``pages`` is empty for formats without pages.
-    ``headings`` is sorted by offset.
+    ``headings`` is sorted by offset. ``notes``: what reading had to repair (not stored).
     """
 
     doc_id: str
@@ -43,6 +43,7 @@ class SourceDoc:
     pages: tuple[Page, ...] = ()
     headings: tuple[Heading, ...] = ()
     format: str = "text"
+    notes: tuple[str, ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         """The page number holding character ``offset``, or None for unpaged formats."""

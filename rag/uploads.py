@@ -136,12 +136,16 @@ def ingest_saved(saved: list[Saved], settings: Settings, embedder=None, progress
     """Ingest the files ``save_upload`` wrote into the index ``settings`` names (other documents
     stay: no pruning); returns the ``IngestReport``. A file that could not be ingested loses its
     managed copy unless it replaced an earlier upload; a RagError (the index is locked...)
-    takes every new copy with it before it is raised. ``progress``: as ``rag.service.ingest`` takes it."""
+    takes every new copy with it before it is raised. ``progress``: as ``rag.service.ingest`` takes it;
+    while another process (a ``rag ingest``) writes the index, it waits its turn, reported to
+    ``progress`` as the stage "waiting"."""
     from rag.service import ingest
 
     settings = settings.replace("ingestion.prune", False)
     try:
-        report = ingest([s.path for s in saved], settings, embedder=embedder, progress=progress or False)
+        report = ingest(
+            [s.path for s in saved], settings, embedder=embedder, progress=progress or False, on_wait=_waiting(progress)
+        )
     except RagError:
         for item in saved:
             if not item.replaced:
@@ -152,3 +156,9 @@ def ingest_saved(saved: list[Saved], settings: Settings, embedder=None, progress
         if item.source not in kept and not item.replaced:
             item.path.unlink(missing_ok=True)
     return report
+
+
+def _waiting(progress):
+    if not callable(progress):
+        return None
+    return lambda pid: progress("waiting", 0, 0)

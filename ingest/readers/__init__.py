@@ -17,10 +17,19 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
+from ingest.readers.limits import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_READ_TIMEOUT_S,
+    ZIP_FORMATS,
+    ReadLimits,
+    check_archive,
+    open_regular,
+    time_limit,
+)
 from rag.errors import MissingDependencyError, ReadError
 from rag.types import Heading, Page, SourceDoc
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_READ_TIMEOUT_S", "SUPPORTED_SUFFIXES", "Extracted", "ReadLimits"]
 
 # suffix -> (module in this package, function in it, SourceDoc.format)
 _READERS: dict[str, tuple[str, str, str]] = {
@@ -50,32 +59,45 @@ class Extracted(NamedTuple):
 
     ``ocr_pages`` are the numbers of the pages whose text was recognised from an image;
     the document's format then gets "+ocr" ("pdf+ocr"), the one place a SourceDoc can say so.
+    ``notes``: what the reader had to repair (invalid bytes replaced), for the report.
     """
 
     text: str
     pages: tuple[Page, ...] = ()
     headings: tuple[Heading, ...] = ()
     ocr_pages: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
-def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceDoc:
+def read_document(
+    path: Path, root: Path, *, max_bytes: int | None = None, limits: ReadLimits | None = None
+) -> SourceDoc:
     """Read ``path`` into a SourceDoc whose ``source`` is relative to ``root``.
 
-    Raises ReadError (unsupported type, empty, too large, unreadable, corrupt, no text)
-    and MissingDependencyError when the library for this format is not installed.
+    Raises ReadError (unsupported type, empty, too large, not a regular file, unreadable,
+    a zip bomb, too slow, corrupt, no text) and MissingDependencyError when the library for
+    this format is not installed. ``limits``: size and time (``max_bytes`` overrides its size).
     """
+    limits = limits or ReadLimits()
+    if max_bytes is not None:
+        limits = ReadLimits(max_bytes, limits.timeout_s)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in _READERS:
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise ReadError(f"unsupported file type '{suffix or '(none)'}' (supported: {kinds})")
     module_name, function_name, fmt = _READERS[suffix]
-    data = _read_bytes(path, max_bytes)
+    data = _read_bytes(path, limits.max_bytes)
+    if fmt in ZIP_FORMATS:
+        check_archive(data)
     reader = getattr(importlib.import_module(f"{__name__}.{module_name}"), function_name)
     try:
-        extracted: Extracted = reader(data)
+        with time_limit(limits.timeout_s):
+            extracted: Extracted = reader(data)
     except (ReadError, MissingDependencyError):
         raise
+    except RecursionError as exc:
+        raise ReadError(f"could not read this {fmt} file: nested too deeply") from exc
     except Exception as exc:  # a parser bug on one odd file must not stop an ingest
         raise ReadError(f"could not read this {fmt} file: {short_reason(exc)}") from exc
     return SourceDoc(
@@ -85,12 +107,13 @@ def read_document(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
         pages=extracted.pages,
         headings=tuple(sorted(extracted.headings, key=lambda h: h.offset)),
         format=f"{fmt}+ocr" if extracted.ocr_pages else fmt,
+        notes=extracted.notes,
     )
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > max_bytes:
                 raise ReadError(_too_large(max_bytes))

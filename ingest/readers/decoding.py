@@ -1,10 +1,13 @@
 """Bytes -> text for the text-based formats (.txt, .md, .html).
 
 Order: a byte-order mark wins; then the encoding the document declares (HTML); then
-strict UTF-8; then detection with charset_normalizer limited to the single-byte
-encodings French text realistically comes in (Windows-1252, Latin-1/9, Mac Roman, DOS
-850). Unrestricted detection turns short French cp1252 text into Central-European or
-EBCDIC mojibake, so it is never used. Binary files are refused before any guessing.
+strict UTF-8; then UTF-8 with its few invalid bytes replaced by U+FFFD, when the file
+holds more valid multi-byte UTF-8 characters than invalid sequences (one bad byte in a
+UTF-8 file spoils one character, not every accent: the count is reported); then
+detection with charset_normalizer limited to the single-byte encodings French text
+realistically comes in (Windows-1252, Latin-1/9, Mac Roman, DOS 850). Unrestricted
+detection turns short French cp1252 text into Central-European or EBCDIC mojibake, so it
+is never used. Binary files are refused before any guessing.
 Newlines come out as ``\\n`` so offsets computed afterwards are offsets into the final text.
 """
 
@@ -33,21 +36,45 @@ _C1 = re.compile(rb"[\x80-\x9f]")
 
 def decode_text(data: bytes, declared: str | None = None) -> str:
     """Decode ``data`` to text with ``\\n`` newlines; ReadError if it is binary."""
+    return decode_counted(data, declared)[0]
+
+
+def decode_counted(data: bytes, declared: str | None = None) -> tuple[str, int]:
+    """``decode_text``, and how many invalid UTF-8 sequences were replaced by U+FFFD."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return normalize_newlines(data[len(bom) :].decode(encoding))
+                return normalize_newlines(data[len(bom) :].decode(encoding)), 0
             except UnicodeDecodeError as exc:
                 raise ReadError(f"the file starts with a {encoding} mark but is not valid {encoding}") from exc
     if _looks_binary(data):
         raise ReadError(BINARY_REASON)
     text = _decode_declared(data, declared) if declared else None
+    replaced = 0
     if text is None:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            text = _decode_detected(data)
-    return normalize_newlines(text)
+            text, replaced = _decode_mostly_utf8(data)
+            if text is None:
+                text = _decode_detected(data)
+    return normalize_newlines(text), replaced
+
+
+def replaced_note(replaced: int) -> tuple[str, ...]:
+    """The report's note for a text read with ``replaced`` invalid sequences, if any."""
+    if not replaced:
+        return ()
+    return (f"read as UTF-8 with {replaced} invalid byte sequence{'s' if replaced > 1 else ''} replaced by �",)
+
+
+def _decode_mostly_utf8(data: bytes) -> tuple[str | None, int]:
+    """UTF-8 with replacements when valid multi-byte characters outnumber invalid sequences
+    (a cp1252 file has almost none: each of its accents is an invalid sequence)."""
+    text = data.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd") - data.count("\ufffd".encode())
+    multibyte = len(text) - len(text.encode("ascii", errors="ignore")) - text.count("\ufffd")
+    return (text, replaced) if multibyte > replaced else (None, 0)
 
 
 def normalize_newlines(text: str) -> str:

@@ -17,7 +17,7 @@ import csv
 import io
 
 from ingest.readers import Extracted, short_reason
-from ingest.readers.decoding import decode_text
+from ingest.readers.decoding import decode_counted, replaced_note
 from ingest.readers.tables import RowBudget, cell_text, row_sentences
 from rag.errors import ReadError
 
@@ -34,7 +34,7 @@ def read_tsv(data: bytes) -> Extracted:
 
 
 def _read(data: bytes, delimiter: str | None, kind: str) -> Extracted:
-    text = decode_text(data)
+    text, replaced = decode_counted(data)
     if not text.strip():
         raise ReadError("empty file (only whitespace)")
     dialect = _dialect(text[:_SNIFF_BYTES], delimiter)
@@ -50,7 +50,7 @@ def _read(data: bytes, delimiter: str | None, kind: str) -> Extracted:
     sentences = row_sentences(rows)
     if not sentences:
         raise ReadError(f"empty {kind} file (no filled cells)")
-    return Extracted("\n".join(sentences))
+    return Extracted("\n".join(sentences), notes=replaced_note(replaced))
 
 
 def _dialect(sample: str, delimiter: str | None):

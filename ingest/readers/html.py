@@ -40,7 +40,7 @@ import re
 import warnings
 
 from ingest.readers import Extracted
-from ingest.readers.decoding import decode_text
+from ingest.readers.decoding import decode_counted, replaced_note
 from rag.errors import MissingDependencyError, ReadError
 from rag.types import Heading
 
@@ -101,14 +101,14 @@ def read_html(data: bytes, *, by_name: bool = True, by_density: bool = True) -> 
     except ImportError as exc:
         raise MissingDependencyError("beautifulsoup4", purpose="reading HTML files") from exc
     declared = _META_CHARSET.search(data[:4096])
-    markup = decode_text(data, declared.group(1).decode("ascii") if declared else None)
+    markup, replaced = decode_counted(data, declared.group(1).decode("ascii") if declared else None)
     extracted = _extract(markup, by_name=by_name, by_density=by_density)
     if extracted is None and (by_name or by_density):
         # The rules left nothing: read the page whole rather than refuse it.
         extracted = _extract(markup, by_name=False, by_density=False)
     if extracted is None:
         raise ReadError("no text found in this HTML page")
-    return extracted
+    return extracted._replace(notes=replaced_note(replaced))
 
 
 def _parse(markup: str):

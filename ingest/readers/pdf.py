@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable
 
 from ingest.readers import Extracted, short_reason
+from ingest.readers.limits import check_time
 from rag.errors import MissingDependencyError, ReadError
 from rag.types import Page
 
@@ -64,6 +65,7 @@ def read_pdf(data: bytes, *, ocr: bool = True, progress: Callable[[int, int], No
         texts: list[str | Exception] = []
         scanned: list[int] = []  # 0-based indexes of pages that need OCR
         for i in range(len(document)):
+            check_time()  # a page tree that never ends stops here once the file's time is up
             text = _pdfium_page_text(document, i)
             texts.append(text)
             if isinstance(text, str) and len(text) < _STAMP_CHARS and (not text or _has_image(document, i)):
@@ -165,6 +167,7 @@ def _recognise(document, indexes: list[int], progress) -> dict[int, str]:
     texts: dict[int, str] = {}
     try:
         for done, index in enumerate(indexes, start=1):
+            check_time()
             try:
                 image = _render(document, index)
                 texts[index] = ocr.recognize(image) if not _is_blank(image) else ""
@@ -215,7 +218,11 @@ def _pypdf_pages(data: bytes) -> list[str | Exception]:
         try:
             reader = pypdf.PdfReader(io.BytesIO(data))
             _decrypt(reader)
-            return [_pypdf_page_text(page) for page in reader.pages]
+            texts: list[str | Exception] = []
+            for page in reader.pages:
+                check_time()
+                texts.append(_pypdf_page_text(page))
+            return texts
         except ReadError:
             raise
         except Exception as exc:  # pypdf raises many kinds on bad files

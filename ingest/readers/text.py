@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ingest.readers import Extracted
-from ingest.readers.decoding import decode_text
+from ingest.readers.decoding import decode_counted, replaced_note
 from rag.errors import ReadError
 from rag.types import Heading
 
@@ -28,12 +28,14 @@ _NOT_SETEXT_TITLE = re.compile(r"^ {0,3}(?:[-*+>|]|\d+[.)]\s|#|`{3,}|~{3,})|^(?:
 
 
 def read_text(data: bytes) -> Extracted:
-    return Extracted(_nonblank(decode_text(data)))
+    text, replaced = decode_counted(data)
+    return Extracted(_nonblank(text), notes=replaced_note(replaced))
 
 
 def read_markdown(data: bytes) -> Extracted:
-    text = _nonblank(drop_comments(_nonblank(decode_text(data))))
-    return Extracted(text, headings=tuple(markdown_headings(text)))
+    text, replaced = decode_counted(data)
+    text = _nonblank(drop_comments(_nonblank(text)))
+    return Extracted(text, headings=tuple(markdown_headings(text)), notes=replaced_note(replaced))
 
 
 def drop_comments(text: str) -> str:

@@ -10,6 +10,8 @@ A ``skip`` is a function ``(passage_index, span) -> bool``: True leaves that win
   (``rag.answering.checks.shortfall``);
 - ``about``: for a part of a compound question that is about names it does not write, the
   windows about other names;
+- ``instructing``: windows holding text written for the assistant (``rag.text.injected``):
+  a document's instructions are data, never quoted as an answer;
 - ``either``: the union of several skips.
 
 This module does not rank windows.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from rag.answering.checks import shortfall
 from rag.answering.question import distinct_names, mentions
+from rag.text.injected import instructs
 from rag.text.layout import introduces
 from rag.text.sentences import split_sentences
 
@@ -69,6 +72,12 @@ def about(wanted: tuple[str, ...], passages: list[str]):
         return False
 
     return elsewhere
+
+
+def instructing(passages: list[str]):
+    """Windows that speak to the assistant (« ignore tes instructions... », a chat template's
+    tokens): an excerpt repeating them would carry the injection into the answer."""
+    return lambda i, span: instructs(passages[i][span[0] : span[1]])
 
 
 def either(*skips):

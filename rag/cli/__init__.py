@@ -11,12 +11,13 @@ shows it). Heavy imports happen inside the commands so ``rag --help`` is instant
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from rag.errors import RagError
 
-EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_BROKEN_PIPE = 0, 1, 2, 141
 
 
 def _add_index_arg(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +26,14 @@ def _add_index_arg(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="index directory (default: index.dir, $RAG_INDEX_DIR, ~/.local/share/rag/index)",
+    )
+
+
+def _add_wait_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="fail at once if another ingestion is writing the index (default: wait for it)",
     )
 
 
@@ -64,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--max-file-mb", type=float, default=None, help="skip files larger than this (default 20)")
     ingest.add_argument("--rebuild", action="store_true", help="rebuild the index (after changing embedder/chunking)")
     ingest.add_argument("--no-prune", action="store_true", help="keep indexed files that are gone from disk")
+    ingest.add_argument(
+        "--follow-symlinks", action="store_true", help="follow symbolic links that lead out of the ingested folders"
+    )
+    _add_wait_arg(ingest)
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
     ingest.set_defaults(handler=commands.cmd_ingest)
 
@@ -86,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove = sub.add_parser("remove", help="remove documents from the index by source path")
     remove.add_argument("sources", nargs="+", metavar="SOURCE")
     _add_index_arg(remove)
+    _add_wait_arg(remove)
     remove.set_defaults(handler=commands.cmd_remove)
 
     ask = sub.add_parser("ask", help="answer a question from the documents, with checked citations")
@@ -126,7 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then caught below
+        return code
+    except BrokenPipeError:
+        # `rag search ... | head -1`: the reader has gone. Quiet, like any Unix tool killed by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except RagError as exc:
         if args.debug:
             raise
@@ -138,5 +158,20 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: no traceback for users
         if args.debug:
             raise
+        if (known := _storage_error(exc, args)) is not None:
+            print(f"Error: {known}", file=sys.stderr)
+            return known.exit_code
         print(f"Unexpected error: {type(exc).__name__}: {exc}\nRun again with --debug for details.", file=sys.stderr)
         return 1
+
+
+def _storage_error(exc: Exception, args) -> RagError | None:
+    """A full disk, read-only media or a damaged store met while reading or writing the index."""
+    from rag.cli.commands import settings_of
+    from rag.index.failures import storage_error
+
+    try:
+        directory = settings_of(args).index.directory
+    except Exception:
+        return None
+    return storage_error(exc, directory)

@@ -37,11 +37,31 @@ def cmd_ingest(args) -> int:
             "index.type": args.index_type,
             "ingestion.max_file_mb": args.max_file_mb,
             "ingestion.prune": False if args.no_prune else None,
+            "ingestion.follow_symlinks": True if args.follow_symlinks else None,
         },
     )
-    report = ingest(args.paths, settings, rebuild=args.rebuild, progress=None if not args.json else False)
+    report = ingest(
+        args.paths,
+        settings,
+        rebuild=args.rebuild,
+        progress=None if not args.json else False,
+        wait=not args.no_wait,
+        on_wait=_waiting(settings.index.directory),
+    )
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.summary())
     return EXIT_OK if report.ok else EXIT_FAILED_FILES
+
+
+def _waiting(directory: Path):
+    def say(pid: int | None) -> None:
+        who = f" (process {pid})" if pid else ""
+        print(
+            f"Waiting for another ingestion{who} to finish writing {directory}... (--no-wait gives up instead)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return say
 
 
 def cmd_index_info(args) -> int:
@@ -104,7 +124,8 @@ def cmd_ask(args) -> int:
 def cmd_remove(args) -> int:
     from rag.service import remove
 
-    gone = remove(args.sources, settings_of(args))
+    settings = settings_of(args)
+    gone = remove(args.sources, settings, wait=not args.no_wait, on_wait=_waiting(settings.index.directory))
     for source in args.sources:
         print(f"{'removed' if source in gone else 'not in the index'}: {source}")
     return EXIT_OK if len(gone) == len(args.sources) else EXIT_FAILED_FILES

@@ -6,27 +6,35 @@ Layout of ``DIR``::
     vectors-<gen>.faiss    FAISS index of generation <gen>, derived from chunks.sqlite
     keyword-<gen>.npz      BM25 postings of generation <gen>, derived from chunks.sqlite
     manifest.json          human-readable mirror of the identity and statistics
-    .lock                  held by the one process allowed to write
+    .lock                  held by the one process allowed to write (``rag.index.lock``)
 
 The identity (embedder id and dimension, chunking parameters, schema version) is
-stored with the data; opening with a different identity raises ``IndexMismatchError``
-that says how to rebuild. A derived file that is missing or stale (a crash between the
-commit and its write) is rebuilt from the store, so a crash never leaves an unloadable index.
+stored with the data, created in the same transaction as the tables; opening with a
+different identity raises ``IndexMismatchError`` that says how to rebuild. A store a
+first run left without identity reads as "no index yet" and is completed by the next
+writer. A derived file that is missing, unreadable or stale (a crash between the commit
+and its write) is rebuilt from the store on open and written back by the next writer,
+so a crash never leaves an unloadable index. Readers open the store read-only.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
+import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from rag.errors import IndexLockedError, IndexMismatchError, IndexNotFoundError
+from rag.errors import IndexCorruptError, IndexLocationError, IndexMismatchError, IndexNotFoundError
+from rag.index.failures import storage_errors
 from rag.index.keywords import KeywordIndex
+from rag.index.lock import acquire as acquire_lock
+from rag.index.lock import release as release_lock
 from rag.index.store import ChunkStore
 from rag.index.vectors import VectorIndex, resolve_index_type
 from rag.text.analysis import ANALYZER_ID
@@ -53,11 +61,23 @@ class Index:
     # -- opening ------------------------------------------------------------------------
     @classmethod
     def open(cls, directory: Path | str, embedder_id: str | None = None, chunking: dict | None = None) -> Index:
+        """Open ``directory`` to read it: the store read-only, never written, no lock taken."""
         directory = Path(directory)
+        _refuse_a_file(directory)
         if not (directory / STORE_FILE).exists():
             raise IndexNotFoundError(f"No index at {directory}. Create one with: rag ingest PATH --index {directory}")
-        index = cls(directory, ChunkStore(directory / STORE_FILE))
-        index._check_identity(embedder_id, None, chunking)
+        store = _open_store(directory, readonly=True)
+        index = cls(directory, store)
+        try:
+            if not _initialised(store, directory):
+                raise IndexNotFoundError(
+                    f"The index at {directory} is empty (its first ingestion did not finish). "
+                    f"Create it with: rag ingest PATH --index {directory}"
+                )
+            index._check_identity(embedder_id, None, chunking)
+        except BaseException:
+            store.close()
+            raise
         return index
 
     @classmethod
@@ -69,47 +89,58 @@ class Index:
         chunking: dict,
         index_type: str = "auto",
         replace_identity: bool = False,
+        *,
+        wait: bool = True,
+        on_wait: Callable[[int | None], None] | None = None,
     ) -> Index:
         """Open or create ``directory`` for ingestion, holding its write lock until ``close``.
 
         ``replace_identity`` skips the identity check: the caller is rebuilding the index
-        and writes the new identity in the same transaction as the new chunks.
+        and writes the new identity in the same transaction as the new chunks (a damaged
+        store is then set aside and started afresh). A store without identity (a first run
+        killed at once) or without documents takes the identity asked for: there is nothing
+        in it to lose. ``wait``/``on_wait``: what to do while another writer holds the lock.
         """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        handle = open(directory / ".lock", "w")
+        _refuse_a_file(directory)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise IndexLockedError(
-                f"Another ingestion is writing {directory}. Wait for it to finish, or use another --index."
+            directory.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise IndexLocationError(
+                f"--index {directory}: a part of this path is a file. Give a folder for the index."
             ) from None
-        index = cls(directory, ChunkStore(directory / STORE_FILE), lock_handle=handle)
-        meta = index.store.get_meta()
-        if not meta:
-            with index.store.transaction():
-                index.store.set_meta(
-                    {
-                        "schema_version": str(SCHEMA_VERSION),
-                        "embedder_id": embedder_id,
-                        "dim": str(dim),
-                        "chunking": encode_chunking(chunking),
-                        "index_type": index_type,
-                        "analyzer": ANALYZER_ID,
-                        "generation": "0",
-                        "created_at": str(time.time()),
-                    }
-                )
-        if not replace_identity:
-            index._check_identity(embedder_id, dim, chunking)
+        handle = acquire_lock(directory, wait=wait, on_wait=on_wait)
+        try:
+            index = cls(directory, _open_for_write(directory, replace_identity), lock_handle=handle)
+        except BaseException:
+            release_lock(handle)
+            raise
+        try:
+            identity = {
+                "schema_version": str(SCHEMA_VERSION),
+                "embedder_id": embedder_id,
+                "dim": str(dim),
+                "chunking": encode_chunking(chunking),
+                "index_type": index_type,
+                "analyzer": ANALYZER_ID,
+            }
+            if not index.store.initialised():
+                index.store.initialise({**identity, "generation": "0", "created_at": str(time.time())})
+            elif not replace_identity and not index.store.count_documents():
+                with index.store.transaction():
+                    index.store.set_meta(identity)
+            if not replace_identity:
+                index._check_identity(embedder_id, dim, chunking)
+            _remove_temporary_files(directory)
+        except BaseException:
+            index.close()
+            raise
         return index
 
     def close(self) -> None:
         self.store.close()
         if self._lock_handle is not None:
-            fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
-            self._lock_handle.close()
+            release_lock(self._lock_handle)
             self._lock_handle = None
 
     def __enter__(self) -> Index:
@@ -194,12 +225,16 @@ class Index:
     def _vector_path(self, generation: int) -> Path:
         return self.directory / f"vectors-{generation}.faiss"
 
+    def _keyword_path(self, generation: int) -> Path:
+        return self.directory / f"keyword-{generation}.npz"
+
     def vectors(self) -> VectorIndex:
-        """The FAISS index of the current generation, loaded once, rebuilt if missing."""
+        """The FAISS index of the current generation, loaded once; rebuilt from the store
+        when its file is missing, unreadable or stale (and then written by a writer)."""
         return self._derived("vectors", self.generation)
 
     def keywords(self) -> KeywordIndex:
-        """The BM25 index of the current generation, loaded once, rebuilt if missing."""
+        """The BM25 index of the current generation, like ``vectors``."""
         return self._derived("keywords", self.generation)
 
     def searchers(self) -> tuple[VectorIndex, KeywordIndex]:
@@ -212,13 +247,6 @@ class Index:
                 break
         return pair
 
-    def _keyword_path(self, generation: int) -> Path:
-        return self.directory / f"keyword-{generation}.npz"
-
-    def vector_file_current(self) -> bool:
-        generation = self.generation
-        return self._vector_path(generation).exists() and self._keyword_path(generation).exists()
-
     def _derived(self, kind: str, generation: int):
         """The derived index ``kind`` of ``generation``, cached as one (generation, index) pair so
         that threads reading it never see one generation's number with another's index."""
@@ -229,20 +257,19 @@ class Index:
             cached = self._loaded.get(kind)
             if cached is not None and cached[0] == generation:
                 return cached[1]
+            n_chunks = self.store.count_chunks()
             if kind == "vectors":
                 path = self._vector_path(generation)
-                vector_kind = resolve_index_type(self.meta.get("index_type", "auto"), self.store.count_chunks())
-                load, build = lambda: VectorIndex.load(path, vector_kind), lambda: self._build_vectors(vector_kind)
+                vector_kind = resolve_index_type(self.meta.get("index_type", "auto"), n_chunks)
+                value = _load_current(path, lambda p: VectorIndex.load(p, vector_kind), len, n_chunks)
+                build = partial(self._build_vectors, vector_kind)
             else:
                 path = self._keyword_path(generation)
-                load, build = lambda: KeywordIndex.load(path), self._build_keywords
-            try:
-                value = load() if path.exists() else None
-            except (OSError, RuntimeError):  # replaced by a newer generation since exists()
-                value = None
+                value = _load_current(path, KeywordIndex.load, lambda k: len(k.unique_ids), n_chunks)
+                build = self._build_keywords
             if value is None:
-                # Not written yet (a writer between its commit and its files), or already replaced:
-                # built from the store, the source of truth.
+                # Not written yet (a writer between its commit and its files, or killed there),
+                # already replaced, damaged or stale: built from the store, the source of truth.
                 value = build()
                 if self._lock_handle is not None:
                     value.save(path)
@@ -252,12 +279,24 @@ class Index:
     def _build_keywords(self) -> KeywordIndex:
         return KeywordIndex.build_windows(self.store.iter_sentence_terms())
 
+    def derived_current(self) -> bool:
+        """Whether the current generation's search files and manifest are all on disk."""
+        generation = self.generation
+        if not (self._vector_path(generation).exists() and self._keyword_path(generation).exists()):
+            return False
+        try:
+            manifest = json.loads((self.directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return manifest.get("generation") == generation
+
     def _build_vectors(self, kind: str) -> VectorIndex:
         ids, vectors = self.store.all_vectors(self.dim)
         return VectorIndex.build(ids, vectors, self.dim, kind)
 
     def commit_generation(self, stats: dict) -> None:
-        """After the store's transaction: write derived files for the new generation, drop old ones."""
+        """After the store's transaction: write derived files for the new generation, drop old
+        ones. Each is written to a temporary name and renamed, so a kill leaves no half file."""
         generation = self.generation
         kind = resolve_index_type(self.meta.get("index_type", "auto"), self.store.count_chunks())
         vectors, keywords = self._build_vectors(kind), self._build_keywords()
@@ -270,6 +309,11 @@ class Index:
                 old.unlink(missing_ok=True)
         self.write_manifest(stats)
 
+    def refresh_derived(self, stats: dict) -> None:
+        """A writer's last step: write whatever derived file a killed run left missing or stale."""
+        if not self.derived_current():
+            self.commit_generation(stats)
+
     def write_manifest(self, last_run: dict | None = None) -> None:
         manifest = self.info()
         if last_run is not None:
@@ -280,3 +324,65 @@ class Index:
 
     def search_dense(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None):
         return self.vectors().search(query, k, allowed_ids)
+
+
+def _load_current(path: Path, load: Callable, size: Callable, n_chunks: int):
+    """The derived file at ``path`` when it loads and covers the store's ``n_chunks``, else None.
+
+    Missing: a kill between the commit and its write. Unreadable: a writer removed it while
+    this reader was opening it (the generation moved on), or a damaged disk. Wrong size:
+    stale. In every case the caller rebuilds it from the store, the source of truth."""
+    if not path.exists():
+        return None
+    try:
+        loaded = load(path)
+    except Exception:  # FAISS raises RuntimeError, NumPy OSError/ValueError/BadZipFile
+        return None
+    return loaded if size(loaded) == n_chunks else None
+
+
+def _refuse_a_file(directory: Path) -> None:
+    if directory.is_file():
+        raise IndexLocationError(
+            f"--index {directory} is a file, not a folder. Give the folder that holds (or will hold) the index."
+        )
+
+
+def _open_store(directory: Path, readonly: bool) -> ChunkStore:
+    with storage_errors(directory):
+        return ChunkStore(directory / STORE_FILE, readonly=readonly)
+
+
+def _initialised(store: ChunkStore, directory: Path) -> bool:
+    with storage_errors(directory):
+        try:
+            return store.initialised()
+        except sqlite3.OperationalError as exc:
+            # A first run killed inside its first transaction, before the store was in WAL mode,
+            # leaves a rollback journal that only a writer may roll back: no index yet.
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY_ROLLBACK":
+                return False
+            raise
+
+
+def _open_for_write(directory: Path, replace_identity: bool) -> ChunkStore:
+    """The store, for writing; a damaged one is set aside (``chunks.sqlite.damaged-<time>``)
+    when the caller rebuilds, and refused with the rebuild command otherwise."""
+    try:
+        store = _open_store(directory, readonly=False)
+        _initialised(store, directory)
+        return store
+    except IndexCorruptError:
+        if not replace_identity:
+            raise
+    aside = directory / f"{STORE_FILE}.damaged-{int(time.time())}"
+    os.replace(directory / STORE_FILE, aside)
+    for suffix in ("-wal", "-shm"):
+        (directory / (STORE_FILE + suffix)).unlink(missing_ok=True)
+    return _open_store(directory, readonly=False)
+
+
+def _remove_temporary_files(directory: Path) -> None:
+    """What a writer killed while writing a derived file left: never read, safe to delete."""
+    for tmp in [*directory.glob("*.faiss.tmp"), *directory.glob("*.tmp.npz"), directory / (MANIFEST_FILE + ".tmp")]:
+        tmp.unlink(missing_ok=True)

@@ -10,10 +10,12 @@ yet, so a run killed while embedding resumes without redoing the work.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -79,20 +81,49 @@ def _chunk_from_row(row: tuple) -> tuple[int, Chunk]:
 
 
 class ChunkStore:
-    """Typed access to the SQLite file. Writes happen inside ``transaction()``."""
+    """Typed access to the SQLite file. Writes happen inside ``transaction()``.
+
+    A reader (``readonly``) opens the file with ``mode=ro`` and never writes to it: no WAL
+    pragma, no schema. On a folder nobody can write (read-only media) it opens the file as
+    ``immutable``, since SQLite cannot create the WAL's shared-memory file there. A writer
+    creates the schema and the identity (``meta``) in one transaction (``initialise``): a
+    store either has both or neither, never a schema without an identity.
+    """
 
     def __init__(self, path: Path, readonly: bool = False):
         self.path = path
-        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        if readonly:
+            immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
+            uri = f"file:{quote(str(path))}?mode=ro{immutable}"
+        else:
+            uri = f"file:{quote(str(path))}"
         self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout = 10000")
-        if not readonly:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.executescript(SCHEMA)
+        try:
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = FULL")
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
+
+    def initialise(self, meta: dict[str, str]) -> None:
+        """Create the tables and write ``meta`` in one transaction (a kill leaves neither)."""
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self.set_meta(meta)
+
+    def initialised(self) -> bool:
+        """Whether the store holds an identity (an empty or half-created file does not)."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" not in tables:
+            return False
+        return self._db.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is not None
 
     # -- meta ---------------------------------------------------------------------------
     def get_meta(self) -> dict[str, str]:
@@ -159,6 +190,9 @@ class ChunkStore:
             "SELECT substr(text, ?, ?) FROM documents WHERE doc_id = ?", (start + 1, end - start, doc_id)
         ).fetchone()
         return row[0] if row else ""
+
+    def count_documents(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
 
     def count_chunks(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
@@ -227,5 +261,18 @@ class _Transaction:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+                return False
+            except sqlite3.Error:
+                self._rollback()
+                raise
+        self._rollback()
         return False
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (a full disk at COMMIT): a second ROLLBACK would
+        # raise "no transaction is active" and hide the error that matters.
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")

@@ -135,7 +135,7 @@ async def delete(document_id: str, request: Request) -> dict:
         raise unknown_document(document_id)
 
     def drop() -> bool:
-        gone = remove([record.source], state.settings)
+        gone = remove([record.source], state.settings, wait=False)  # 409 while a `rag ingest` writes
         if gone:
             delete_upload(state.index_dir, record.root, record.source)
         return bool(gone)

@@ -23,7 +23,7 @@ class Job:
     files: list[dict]
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     status: str = "queued"
-    stage: str | None = None  # "reading", "embedding", "indexing", as ingestion reports it
+    stage: str | None = None  # "waiting" (for a `rag ingest`), "reading", "embedding", "indexing"
     done: int = 0
     total: int = 0
     created_at: float = field(default_factory=time.time)

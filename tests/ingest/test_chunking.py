@@ -325,3 +325,25 @@ def test_half_a_megabyte_is_chunked() -> None:
     elapsed = time.perf_counter() - started
     print(f"\n{len(text.encode()) / 1000:.0f} KB -> {len(chunks)} chunks in {elapsed:.3f} s")
     check_invariants(doc, chunks, words, params)
+
+
+@pytest.mark.parametrize("ending", [". ", " "])
+def test_a_text_on_one_line_is_cut_in_linear_time(ending: str) -> None:
+    """A file of megabytes without a line break (or without any punctuation): the characters
+    handed to the token counter grow like the text, not like its square (was: minutes for 19 MB)."""
+    vocab = ["pain", "levain", "farine", "four", "seigle", "boulanger", "matin", "croûte", "mie"]
+
+    def counted_per_char(n_sentences: int) -> float:
+        text = "".join(" ".join(vocab[(i + j) % 9] for j in range(12)) + ending for i in range(n_sentences))
+        work = [0]
+
+        def count(piece: str) -> int:
+            work[0] += len(piece)
+            return len(piece.split())
+
+        chunks = chunk_document(SourceDoc("d", "a.txt", text), count, ChunkingParams(200, 40))
+        assert chunks and all(len(c.text.split()) <= 200 for c in chunks)
+        return work[0] / len(text)
+
+    small, large = counted_per_char(2_000), counted_per_char(16_000)
+    assert large < 20 and large < small * 1.2

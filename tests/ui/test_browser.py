@@ -39,10 +39,11 @@ CHROMIUM_ARGS = [
 PWNED = "window.__pwned=1"
 HOSTILE_NAME = f"note<img src=x onerror={PWNED}>.md"
 HOSTILE_TEXT = (
-    "# Coffre <script>window.__pwned=1</script>\n\n"
+    "# Coffre <script>window.__pwned=1</script> [la note](javascript:alert(1)) $\\href{javascript:alert(2)}{x}$\n\n"
     "Le code du coffre-fort du fournil est rangé dans <script>window.__pwned=1</script> "
     'et dans <img src=x onerror="window.__pwned=1"> selon la note de sécurité.\n'
 )
+DIALOGS: list[str] = []  # every alert/confirm/prompt the page opens: must stay empty
 QUESTION = "Quel a été le chiffre d'affaires en 2023 ?"
 HOSTILE_QUESTION = "Où est rangé le code du coffre-fort ?"
 STARTUP_S, ANSWER_MS = 90, 120_000
@@ -142,6 +143,7 @@ def page(server, tmp_path_factory):
         context.set_default_timeout(30_000)
         try:
             page = context.pages[0] if context.pages else context.new_page()
+            page.on("dialog", lambda dialog: (DIALOGS.append(dialog.message), dialog.dismiss()))
             page.goto(server, wait_until="domcontentloaded")
             page.get_by_placeholder("Posez une question sur vos documents…").wait_for(timeout=ANSWER_MS)
             yield page
@@ -198,4 +200,9 @@ def test_hostile_document_is_shown_as_text_and_never_runs(page):
     assert page.locator(".rag-source script, .rag-source img, .rag-answer script, .rag-answer img").count() == 0
     body = page.evaluate("() => document.body.innerText")
     assert "<script>window.__pwned=1</script>" in body
-    assert page.evaluate("() => window.__pwned") is None
+    assert "[la note](javascript:alert(1))" in text and "\\href{javascript:alert(2)}" in text  # as typed
+    assert page.locator(".rag-source a[href^='javascript'], .rag-answer a[href^='javascript']").count() == 0
+    for link in page.locator(".rag-source a, .rag-answer a").all():
+        link.click()  # only the [n] links to source cards exist; none opens anything
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__pwned") is None and DIALOGS == []

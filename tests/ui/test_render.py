@@ -3,6 +3,7 @@ characters, [n] becomes a link only for a passage that exists, flags and labels.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -230,3 +231,14 @@ def test_md_escape_and_labels():
     assert render.size_label(12_600) == "12,3 Ko"
     assert render.outcome_label("added", chunks=3) == "ajouté (3 passages)"
     assert render.outcome_label("failed", "empty file") == "échec : empty file"
+
+
+def test_markdown_and_latex_links_in_documents_stay_text():
+    """st.html shows these strings: neither Markdown nor LaTeX is interpreted, no javascript: link."""
+    hostile = "voir [la note](javascript:alert(1)) et $\\href{javascript:alert(2)}{x}$"
+    card = render.source_card_html(_hit(hostile, source="[n](javascript:alert(3)).md"), 1, cited=True)
+    answer = Answer("Q ?", f"{hostile} [1].", (Citation(1, _hit(hostile)),), (_hit(hostile),), mode="extractive")
+    for html in (card, render.answer_html(answer)):
+        assert "javascript:alert(1)" in html and "\\href{javascript:alert(2)}" in html  # shown as typed
+        assert 'href="javascript' not in html and "href='javascript" not in html
+        assert all(link.startswith('href="#source-') for link in re.findall(r"href=\S+", html))

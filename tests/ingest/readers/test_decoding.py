@@ -39,3 +39,21 @@ def test_html_declared_charset(tmp_path):
 def test_html_undeclared_cp1252(tmp_path):
     page = "<p>Déjà réglé : 12 € pour le pâté</p>"
     assert read(write(tmp_path, "a.htm", page.encode("cp1252"))).text == "Déjà réglé : 12 € pour le pâté"
+
+
+def test_utf8_with_a_few_bad_bytes_stays_utf8_and_counts_them(tmp_path):
+    """One stray byte spoils one character, not every accent of the file (no cp1252 re-decode)."""
+    text = "Démystifier la fermentation : le levain « chef » se nourrit de farine. " * 5
+    data = text.encode("utf-8")
+    first, second = data.index(b" la "), data.index(b" de ")  # between ASCII characters
+    doc = read(write(tmp_path, "a.txt", data[:first] + b"\xff" + data[first:second] + b"\x92" + data[second:]))
+    assert "Démystifier" in doc.text and "Ã" not in doc.text
+    assert doc.text.count("\ufffd") == 2
+    assert doc.notes == ("read as UTF-8 with 2 invalid byte sequences replaced by \ufffd",)
+
+
+def test_clean_files_carry_no_note(tmp_path):
+    assert read(write(tmp_path, "a.txt", "Été à la forêt.".encode())).notes == ()
+    cp1252 = "Le cœur de bœuf coûte 12 € – « très bon »."
+    doc = read(write(tmp_path, "b.txt", cp1252.encode("cp1252")))
+    assert doc.text == cp1252 and doc.notes == ()  # a cp1252 file is still read as cp1252

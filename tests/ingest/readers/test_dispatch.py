@@ -3,7 +3,6 @@ refusal as a ReadError with a reason."""
 
 from __future__ import annotations
 
-import builtins
 import hashlib
 import os
 import sys
@@ -87,14 +86,14 @@ def test_missing_file(tmp_path):
 
 def test_permission_denied(tmp_path, monkeypatch):
     path = write(tmp_path, "secret.txt", "confidentiel")
-    real_open = builtins.open
+    real_open = os.open
 
     def denying_open(file, *args, **kwargs):
         if Path(file) == path:
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", denying_open)
+    monkeypatch.setattr(os, "open", denying_open)
     expect_error(path, "permission denied")
 
 

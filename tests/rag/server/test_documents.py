@@ -4,6 +4,7 @@ before its index."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -130,3 +131,26 @@ def test_a_server_started_without_an_index_creates_it_from_an_upload(tmp_path):
         assert job["status"] == "succeeded"
         assert client.get("/readyz").json()["status"] == "ready"
         assert client.post("/v1/search", json={"query": "train"}).json()["hits"][0]["source"] == "gare.txt"
+
+
+def test_while_another_process_writes_a_delete_is_409_and_an_upload_waits_its_turn(client, index_dir):
+    """A `rag ingest` holding the index's lock: a removal says so at once, an upload's job says
+    it waits, then runs when the lock is released; never a 500."""
+    from rag.index.lock import acquire, release
+
+    handle = acquire(index_dir)
+    try:
+        locked = client.delete("/v1/documents/marche.txt")
+        assert locked.status_code == 409 and locked.json()["error"]["code"] == "index_locked"
+        assert f"(process {os.getpid()}) is writing" in locked.json()["error"]["message"]
+        job = upload(client, ("gare.txt", LYON, "text/plain")).json()
+        for _ in range(500):
+            job = client.get(f"/v1/jobs/{job['id']}").json()
+            if job["progress"]["stage"] == "waiting":
+                break
+            time.sleep(0.02)
+        assert job["status"] == "running" and job["progress"]["stage"] == "waiting", job
+    finally:
+        release(handle)
+    assert wait_for(client, job)["status"] == "succeeded"
+    assert client.delete("/v1/documents/marche.txt").status_code == 200
