@@ -28,7 +28,7 @@ from rag.errors import MissingDependencyError
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
 EMBED_BATCH = 32
-SUFFIXES = (".txt", ".md")
+SUFFIXES = (".txt", ".md", ".html", ".htm")
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def _langchain():
 
 
 def load_split_documents(corpus: Path | str) -> list:
-    """The corpus's text files as LangChain ``Document``s, split 1000/200 characters.
+    """The corpus's text and HTML files as LangChain ``Document``s, split 1000/200 characters.
 
     ``metadata["source"]`` is the path relative to ``corpus`` (like our chunks' source).
     """
@@ -62,7 +62,11 @@ def load_split_documents(corpus: Path | str) -> list:
     paths = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
     documents = []
     for path in paths:
-        for doc in loaders.TextLoader(str(path), encoding="utf-8").load():
+        if path.suffix.lower() in (".html", ".htm"):  # the textbook loader: the page's whole text
+            loader = loaders.BSHTMLLoader(str(path), open_encoding="utf-8")
+        else:
+            loader = loaders.TextLoader(str(path), encoding="utf-8")
+        for doc in loader.load():
             doc.metadata["source"] = path.relative_to(corpus).as_posix()
             documents.append(doc)
     splitter = splitter_cls(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
