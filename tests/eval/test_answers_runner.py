@@ -220,7 +220,9 @@ def test_extractive_answers_keep_their_honesty_on_the_dev_set(request, tmp_path)
     the same checks and refusals as LLM answers. Measured (eval.answers, one run each): when written,
     keywords 47.1%, 6/9 unanswerable refused, 3/51 answerable refused; on 2026-12-03 with the torch
     engine of the default embedder, 49.0%, 7/9, 6/51 (the C engine on the same machine that day:
-    47.1%, 7/9, 7/51). Each floor sits a question or two below; without
+    47.1%, 7/9, 7/51); later that day with the calibrated answerability gate in front of every
+    path, 45.1%, 7/9, 9/51 (the gate refuses 4 of dev's answerable questions, which the threshold
+    fitted on both question sets pooled accepts). Each floor sits a question or two below; without
     ``rag.answering.question`` the mode refuses 1/9 and this fails."""
     index = request.getfixturevalue("llm_fr_index")
     out = tmp_path / "out"
@@ -228,5 +230,5 @@ def test_extractive_answers_keep_their_honesty_on_the_dev_set(request, tmp_path)
     assert main([*args, "--no-ingest", "--llm", "none", "--systems", "extractive"]) == 0
     ours = json.loads((out / "summary.json").read_text(encoding="utf-8"))["systems"]["extractive"]
     assert ours["n_unanswerable"] == 9 and ours["n_answerable"] == 51
-    assert ours["correct_refusals"] >= 6 and ours["false_refusals"] <= 7, ours
+    assert ours["correct_refusals"] >= 6 and ours["false_refusals"] <= 10, ours
     assert ours["keyword_accuracy"] >= 0.43 and ours["unsupported_sentence_rate"] == 0.0, ours
