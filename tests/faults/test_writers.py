@@ -10,6 +10,7 @@ import time
 
 from eval.faults import make_corpus
 from rag.index import Index
+from rag.index.lock import acquire, release
 from rag.service import RagService
 from tests.faults.helpers import REPO, rag, small_corpus
 
@@ -21,14 +22,33 @@ def _spawn(*args: str) -> subprocess.Popen:
 
 
 def test_two_ingests_started_together_both_land(tmp_path):
+    """Two ingests of disjoint folders at once: the one that finds the index being written
+    waits its turn, saying so, and both folders end up in the index. The test holds the lock
+    until both have said they wait, so that neither can finish before the other starts."""
     index = tmp_path / "index"
+    index.mkdir()
     make_corpus(tmp_path / "one", 12, tag="un")
     make_corpus(tmp_path / "two", 12, tag="deux")
-    first = _spawn("ingest", str(tmp_path / "one"), "--index", str(index), "--embedder", "hashing-64")
-    second = _spawn("ingest", str(tmp_path / "two"), "--index", str(index), "--embedder", "hashing-64")
-    outputs = [p.communicate(timeout=300) for p in (first, second)]
-    assert first.returncode == 0 and second.returncode == 0, outputs
-    assert any("Waiting for another ingestion (process" in err for _, err in outputs), outputs
+    held = acquire(index, wait=False)
+    logs = [tmp_path / "one.err", tmp_path / "two.err"]
+    children = []
+    for folder, log in zip(("one", "two"), logs):
+        with log.open("w") as err:
+            command = [sys.executable, "-m", "rag.cli", "ingest", str(tmp_path / folder), "--index", str(index)]
+            children.append(
+                subprocess.Popen(
+                    [*command, "--embedder", "hashing-64"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=err
+                )
+            )
+    try:
+        deadline = time.monotonic() + 120
+        while not all("Waiting for another ingestion (process" in log.read_text() for log in logs):
+            assert time.monotonic() < deadline, [log.read_text() for log in logs]
+            assert all(child.poll() is None for child in children), [log.read_text() for log in logs]
+            time.sleep(0.1)
+    finally:
+        release(held)
+    assert [child.wait(timeout=300) for child in children] == [0, 0], [log.read_text() for log in logs]
     with Index.open(index) as opened:
         sources = {d.source for d in opened.store.documents()}
     assert sources == {f"un{i:02d}.txt" for i in range(12)} | {f"deux{i:02d}.txt" for i in range(12)}

@@ -153,12 +153,22 @@ def test_console_entry_prints_the_path(default_model):
 def test_the_default_model_answers_from_the_context(default_model):
     from rag.llm import load_llm
     from rag.llm.transformers_llm import TransformersLLM
+    from rag.settings import LLMSettings
 
-    llm = load_llm("default")
+    # The CPU engine: transformers, in the dtype the CPU computes natively (by capability, never
+    # by a timing); the default engine (OpenVINO where it is installed) is tested the same way below.
+    llm = load_llm(LLMSettings(name="default", engine="transformers"))
     assert isinstance(llm, TransformersLLM) and llm.model_id == models.DEFAULT_LLM
     from rag.hardware import native_cpu_dtype
 
-    assert llm.device == "cpu" and llm.dtype == native_cpu_dtype()  # by capability, never by a timing
+    assert llm.device == "cpu" and llm.dtype == native_cpu_dtype()
+    _answers_from_the_context(llm)
+    default = load_llm("default")  # OpenVINO on CPU when openvino-genai is installed and the export made
+    assert default.model_id == models.DEFAULT_LLM
+    _answers_from_the_context(default)
+
+
+def _answers_from_the_context(llm) -> None:
     messages = [
         {"role": "system", "content": "Tu réponds en français, en une phrase, uniquement d'après le contexte."},
         {
