@@ -68,19 +68,32 @@ def ingest(folder: Path, index: Path, home: Path) -> tuple[dict | None, float, f
         index.parent.chmod(0o777)
     env = {**os.environ, "HOME": str(home)}
     started = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        measured = [sys.executable, "-c", _PEAK, str(peak_file), *command]
+        child = subprocess.Popen(measured, cwd=REPO, stdout=out, stderr=err, env=env)
+        child.wait()
         seconds = time.monotonic() - started
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode(errors="replace")
+        peak_kb = int(peak_file.read_text()) if peak_file.exists() else 0
     try:
         report = json.loads(stdout)
     except ValueError:
         report = None
-    return report, usage.ru_maxrss / 1024, seconds, child.returncode, stderr
+    return report, peak_kb / 1024, seconds, child.returncode, stderr
+
+
+# The peak memory of a command, measured by a small process that starts it: a process's
+# ru_maxrss counts the memory of the process it was forked from until it execs, so a command
+# started straight from a large process (a test session holding models) reads as that large.
+_PEAK = """import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def indexed_text(index: Path) -> str:
