@@ -22,9 +22,11 @@ from ingest.readers.limits import (
     DEFAULT_READ_TIMEOUT_S,
     ZIP_FORMATS,
     ReadLimits,
+    ReadTimeout,
     check_archive,
     open_regular,
     time_limit,
+    timed_out,
 )
 from rag.errors import MissingDependencyError, ReadError
 from rag.types import Heading, Page, SourceDoc
@@ -96,6 +98,8 @@ def read_document(
             extracted: Extracted = reader(data)
     except (ReadError, MissingDependencyError):
         raise
+    except ReadTimeout:  # the alarm went off again while the first timeout was being handled
+        raise timed_out(limits.timeout_s) from None
     except RecursionError as exc:
         raise ReadError(f"could not read this {fmt} file: nested too deeply") from exc
     except Exception as exc:  # a parser bug on one odd file must not stop an ingest

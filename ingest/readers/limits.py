@@ -95,6 +95,8 @@ def check_time() -> None:
     """Raise ReadTimeout when the ``time_limit`` this thread runs under is over (else nothing)."""
     deadline = getattr(_deadline, "at", None)
     if deadline is not None and time.monotonic() > deadline:
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGALRM"):
+            signal.setitimer(signal.ITIMER_REAL, 0)  # this timeout is the one: no alarm may follow it
         raise ReadTimeout
 
 
@@ -111,11 +113,16 @@ def time_limit(seconds: float) -> Iterator[None]:
         with _alarm(seconds):
             yield
     except ReadTimeout:
-        raise ReadError(
-            f"took longer than {seconds:g} s to read; skipped (raise ingestion.read_timeout_s to allow more)"
-        ) from None
+        raise timed_out(seconds) from None
     finally:
         _deadline.at = previous_deadline
+
+
+def timed_out(seconds: float) -> ReadError:
+    """The error of a file whose time is up. The caller of ``time_limit`` converts a
+    ``ReadTimeout`` too: the alarm can go off while the block's own timeout is being handled,
+    in the context manager's exit, where the block's ``except`` no longer reaches."""
+    return ReadError(f"took longer than {seconds:g} s to read; skipped (raise ingestion.read_timeout_s to allow more)")
 
 
 @contextmanager

@@ -84,3 +84,39 @@ def test_a_page_tree_bomb_stops_at_the_time_limit_in_any_thread(tmp_path):
     worker.join(60)
     assert not worker.is_alive() and time.monotonic() - started < 30
     assert isinstance(outcome[0], ReadError) and "longer than 0.5 s" in str(outcome[0])
+
+
+def test_a_timeout_found_by_check_time_stops_the_alarm():
+    """No alarm may go off after the block's own check found its time up: it would land in the
+    middle of the timeout's handling."""
+    import signal
+
+    from ingest.readers.limits import ReadTimeout
+
+    with time_limit(0.2):
+        signal.setitimer(signal.ITIMER_REAL, 5.0, 1.0)  # the alarm, not due yet
+        time.sleep(0.25)  # the deadline is past
+        with pytest.raises(ReadTimeout):
+            check_time()
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_an_alarm_that_escapes_the_time_limits_exit_is_still_a_read_error(tmp_path, monkeypatch):
+    """The alarm can go off while a timed-out block's exit is under way, outside the block's own
+    handler: the file is still reported as too slow, the run goes on."""
+    import contextlib
+
+    import ingest.readers as readers
+    from ingest.readers.limits import ReadTimeout
+
+    @contextlib.contextmanager
+    def late_alarm(seconds):
+        try:
+            yield
+        finally:
+            raise ReadTimeout
+
+    monkeypatch.setattr(readers, "time_limit", late_alarm)
+    path = write(tmp_path, "a.txt", "du texte")
+    with pytest.raises(ReadError, match="took longer than"):
+        readers.read_document(path, tmp_path, limits=ReadLimits(timeout_s=5))
