@@ -30,13 +30,8 @@ UNCALIBRATED = {"min_evidence": 0.5, "support_threshold": 0.5}
 
 def stored(index_dir: Path | str | None, embedder_id: str) -> dict[str, float]:
     """The thresholds ``eval.calibrate --write`` stored in ``index_dir`` for ``embedder_id``."""
-    if index_dir is None:
-        return {}
-    try:
-        data = json.loads((Path(index_dir) / CALIBRATION_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("embedder") != embedder_id:
+    data = _read(index_dir)
+    if data.get("embedder") != embedder_id:
         return {}
     values = data.get("thresholds", {})
     return {k: float(values[k]) for k in CALIBRATED_FIELDS if isinstance(values.get(k), int | float)}

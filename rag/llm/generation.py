@@ -37,15 +37,21 @@ class Progress:
         return torch.full((input_ids.shape[0],), self.cancel.is_set(), dtype=torch.bool, device=input_ids.device)
 
     def stats(self) -> dict:
-        decode = (self.last - self.first) if self.first else 0.0
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "new_tokens": self.new_tokens,
-            "time_to_first_token": round(self.first - self.started, 4) if self.first else None,
-            "tokens_per_second": round((self.new_tokens - 1) / decode, 2) if self.new_tokens > 1 and decode else 0.0,
-            # the median step resists bursts of load from other processes; the mean above does not
-            "median_tokens_per_second": round(1 / statistics.median(self.steps), 2) if self.steps else 0.0,
-        }
+        return decode_stats(self)
+
+
+def decode_stats(clock) -> dict:
+    """Token counts and speeds of one generation, from a clock's ``prompt_tokens``, ``new_tokens``,
+    ``started``, ``first`` and ``last`` (token times) and ``steps`` (seconds between tokens)."""
+    decode = (clock.last - clock.first) if clock.first else 0.0
+    return {
+        "prompt_tokens": clock.prompt_tokens,
+        "new_tokens": clock.new_tokens,
+        "time_to_first_token": round(clock.first - clock.started, 4) if clock.first else None,
+        "tokens_per_second": round((clock.new_tokens - 1) / decode, 2) if clock.new_tokens > 1 and decode else 0.0,
+        # the median step resists bursts of load from other processes; the mean above does not
+        "median_tokens_per_second": round(1 / statistics.median(clock.steps), 2) if clock.steps else 0.0,
+    }
 
 
 class Worker:

@@ -5,9 +5,10 @@ token ids decoded into text pieces as they stream, and the timings of the tokens
 
 from __future__ import annotations
 
-import statistics
 import time
 from pathlib import Path
+
+from rag.llm.generation import decode_stats
 
 
 class FolderTokenizer:
@@ -83,14 +84,7 @@ class TokenClock:
         self.new_tokens += 1
 
     def stats(self) -> dict:
-        decode = (self.last - self.first) if self.first else 0.0
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "new_tokens": self.new_tokens,
-            "time_to_first_token": round(self.first - self.started, 4) if self.first else None,
-            "tokens_per_second": round((self.new_tokens - 1) / decode, 2) if self.new_tokens > 1 and decode else 0.0,
-            "median_tokens_per_second": round(1 / statistics.median(self.steps), 2) if self.steps else 0.0,
-        }
+        return decode_stats(self)
 
 
 class IncrementalDecoder:
