@@ -15,6 +15,7 @@ the page-tree bomb to show it; the default is 120 s.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -63,8 +64,9 @@ def ingest(folder: Path, index: Path, home: Path) -> tuple[dict | None, float, f
         sys.executable, "-m", "rag.cli", "--set", f"ingestion.read_timeout_s={TIMEOUT_S}",
         "ingest", str(folder), "--index", str(index), "--embedder", "hashing-64", "--json",
     ]  # fmt: skip
-    if os.geteuid() == 0 and shutil.which("setpriv"):
-        command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *command]
+    drop = unprivileged()
+    if drop:
+        command = [*drop, *command]
         index.parent.chmod(0o777)
     env = {**os.environ, "HOME": str(home)}
     started = time.monotonic()
@@ -83,6 +85,18 @@ def ingest(folder: Path, index: Path, home: Path) -> tuple[dict | None, float, f
     except ValueError:
         report = None
     return report, peak_kb / 1024, seconds, child.returncode, stderr
+
+
+@functools.lru_cache(maxsize=1)
+def unprivileged() -> tuple[str, ...]:
+    """The prefix that runs a command as ``nobody`` when this process is root and ``nobody`` can
+    run the project from where it is (a checkout in a private folder cannot be imported by
+    ``nobody``); () otherwise: commands then run as this user."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return ()
+    prefix = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import rag.cli"], cwd="/", capture_output=True)
+    return prefix if probe.returncode == 0 else ()
 
 
 # The peak memory of a command, measured by a small process that starts it: a process's
