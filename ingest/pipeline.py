@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from ingest.chunking import ChunkingParams, chunk_document
-from ingest.readers import DEFAULT_READ_TIMEOUT_S, SUPPORTED_SUFFIXES, ReadLimits, read_document
+from ingest.readers import DEFAULT_READ_TIMEOUT_S, SUPPORTED_SUFFIXES, ReadLimits
 from ingest.report import FileOutcome, IngestReport
 from ingest.scan import FoundFile, scan
+from ingest.stages import EMBED_BATCH, Engine, LocalEngine
 from rag.embedders import Embedder
-from rag.errors import ReadError
 from rag.index import Index, encode_chunking
 from rag.index.failures import storage_errors
 from rag.index.store import DocumentRecord
@@ -35,7 +35,6 @@ from rag.text.sentences import split_sentences
 from rag.types import Chunk, SourceDoc
 
 DEFAULT_MAX_FILE_MB = 20
-EMBED_BATCH = 32
 
 
 @dataclass
@@ -68,6 +67,7 @@ def ingest(
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
     wait: bool = True,
     on_wait: Callable[[int | None], None] | None = None,
+    engine: Engine | None = None,
 ) -> IngestReport:
     """Bring the index at ``index_dir`` in step with the files under ``paths``.
 
@@ -79,6 +79,8 @@ def ingest(
     ``follow_symlinks``: follow links that lead out of an ingested folder. ``read_timeout_s``:
     the time one file may take to read. ``wait``/``on_wait``: while another process writes
     the index (see ``rag.index.lock``). A full disk or read-only media raise ``IndexWriteError``.
+    ``engine``: where files are read and chunked and texts embedded (``ingest.stages``; default
+    this process, ``ingest.distributed.RayEngine`` a Ray cluster); the rest is the same.
     """
     params = params or ChunkingParams()
     started = time.perf_counter()
@@ -107,10 +109,12 @@ def ingest(
             roots = {str(f.root) for f in found} | {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
             seen = {f.source for f in found}
             going = {s for s, d in stored.items() if rebuild or (prune and d.root in roots and s not in seen)}
-            pending, unchanged = _read_changed(found, stored, going, embedder, params, report, limits, rebuild, notify)
+            pending, unchanged = _read_changed(
+                found, stored, going, embedder, params, report, limits, rebuild, notify, engine
+            )
             removed = sorted(s for s in going if s not in pending)
 
-            vectors = _embed(pending, index, embedder, report, progress, notify)
+            vectors = _embed(pending, index, embedder, report, progress, notify, engine)
             notify("indexing", 0, 1)
             if pending or removed or unchanged or rebuild:
                 _commit(index, pending, vectors, removed, unchanged, embedder, params, index_type, rebuild)
@@ -131,45 +135,54 @@ def _quiet(stage: str, done: int, total: int) -> None:
     pass
 
 
-def _read_changed(found, stored, going, embedder, params, report, limits, rebuild, notify=_quiet):
-    """Read and chunk new or changed files; return them and the merely-touched ones.
+def _read_changed(found, stored, going, embedder, params, report, limits, rebuild, notify=_quiet, engine=None):
+    """Read and chunk new or changed files (with ``engine``); return them and the merely-touched ones.
 
     ``going`` are stored documents this run will remove (so a renamed file is not taken
-    for a duplicate of its old self).
+    for a duplicate of its old self). Files whose size and mtime, or whose bytes, are those
+    stored are decided here, without the engine.
     """
     pending: dict[str, _Pending] = {}
     unchanged: list[tuple[str, int, int]] = []
     known_ids = {d.doc_id: d.source for s, d in stored.items() if s not in going}
-    for done, item in enumerate(found):
-        notify("reading", done, len(found))
+    plan: list[FileOutcome | tuple[FoundFile, object, object]] = []
+    for item in found:
         try:
             stat = item.path.stat()
         except OSError as exc:
-            report.files.append(FileOutcome(item.source, "failed", f"cannot read: {exc.strerror}"))
+            plan.append(FileOutcome(item.source, "failed", f"cannot read: {exc.strerror}"))
             continue
         old = stored.get(item.source)
         if old and not rebuild and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-            report.files.append(FileOutcome(item.source, "unchanged", chunks=old.n_chunks))
+            plan.append(FileOutcome(item.source, "unchanged", chunks=old.n_chunks))
             continue
         try:
             if old and not rebuild and stat.st_size <= limits.max_bytes and _file_id(item.path) == old.doc_id:
                 unchanged.append((item.source, stat.st_size, stat.st_mtime_ns))
-                report.files.append(FileOutcome(item.source, "unchanged", chunks=old.n_chunks))
+                plan.append(FileOutcome(item.source, "unchanged", chunks=old.n_chunks))
                 continue
-            doc = read_document(item.path, item.root, limits=limits)
-        except ReadError as exc:
-            status = "skipped" if str(exc).startswith("empty") else "failed"
-            report.files.append(FileOutcome(item.source, status, str(exc)))
-            continue
         except OSError as exc:
-            report.files.append(FileOutcome(item.source, "failed", f"cannot read: {exc.strerror or exc}"))
+            plan.append(FileOutcome(item.source, "failed", f"cannot read: {exc.strerror or exc}"))
             continue
-        doc = SourceDoc(doc.doc_id, item.source, doc.text, doc.pages, doc.headings, doc.format, doc.notes)
+        plan.append((item, stat, old))
+    engine = engine or LocalEngine()
+    results = engine.read([p[0] for p in plan if isinstance(p, tuple)], limits, params, embedder)
+    for done, step in enumerate(plan):
+        notify("reading", done, len(found))
+        if isinstance(step, FileOutcome):
+            report.files.append(step)
+            continue
+        item, stat, old = step
+        read = next(results)
+        if read.doc is None:
+            report.files.append(FileOutcome(item.source, read.status, read.reason))
+            continue
+        doc = read.doc
         twin = known_ids.get(doc.doc_id)
         if twin is not None and twin != item.source:
             report.files.append(FileOutcome(item.source, "skipped", f"same content as {twin}"))
             continue
-        chunks = chunk_document(doc, embedder.count_tokens, params)
+        chunks = read.chunks if read.chunks is not None else chunk_document(doc, embedder.count_tokens, params)
         status = "updated" if old and not rebuild else "added"
         pending[item.source] = _Pending(item, doc, chunks, status, stat.st_size, stat.st_mtime_ns)
         known_ids[doc.doc_id] = item.source
@@ -191,20 +204,25 @@ def _file_id(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _embed(pending, index, embedder, report, progress, notify=_quiet) -> dict[str, bytes]:
-    """Vectors for every pending chunk, embedding only texts never embedded before."""
+def _embed(pending, index, embedder, report, progress, notify=_quiet, engine=None) -> dict[str, bytes]:
+    """Vectors for every pending chunk, embedding (with ``engine``) only texts never embedded
+    before; each batch is staged in the index as it arrives."""
     keys = {text_key(embedder.model_id, c.text): c.text for p in pending.values() for c in p.chunks}
     vectors = index.store.known_vectors(list(keys))
     todo = [k for k in keys if k not in vectors]
     report.chunks_reused = sum(len(p.chunks) for p in pending.values()) - len(todo)
     bar = _progress_bar(len(todo), progress)
     embed_started = time.perf_counter()
-    for i in range(0, len(todo), EMBED_BATCH):
-        notify("embedding", i, len(todo))
-        batch = todo[i : i + EMBED_BATCH]
-        computed = np.asarray(embedder.embed_passages([keys[k] for k in batch]), dtype=np.float32)
+    batches = iter((engine or LocalEngine()).embed([keys[k] for k in todo], embedder) if todo else ())
+    done = 0
+    while done < len(todo):
+        notify("embedding", done, len(todo))
+        positions, computed = next(batches)
+        batch = [todo[i] for i in positions]
+        computed = np.asarray(computed, dtype=np.float32)
         index.store.stage_vectors(batch, computed)
         vectors.update((k, v.tobytes()) for k, v in zip(batch, computed))
+        done += len(batch)
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:

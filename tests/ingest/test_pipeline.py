@@ -236,16 +236,16 @@ def test_bad_inputs_are_reported_and_the_run_goes_on(tmp_path, capsys):
 def test_unreadable_file_is_reported(tmp_path, monkeypatch):
     root, index_dir = tmp_path / "docs", tmp_path / "index"
     _write_corpus(root)
-    import ingest.pipeline as pipeline
+    import ingest.stages as stages
 
-    real = pipeline.read_document
+    real = stages.read_document
 
     def deny(path, *args, **kwargs):
         if path.name == "b.txt":
             raise PermissionError(13, "Permission denied")
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "read_document", deny)
+    monkeypatch.setattr(stages, "read_document", deny)
     report = _run(root, index_dir)
     failed = [f for f in report.files if f.status == "failed"]
     assert [f.source for f in failed] == ["b.txt"] and "permission" in failed[0].reason.lower()
