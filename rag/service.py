@@ -14,6 +14,8 @@ This is the only module of ``rag`` that uses the ingestion package (``ingest``).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -172,21 +174,35 @@ def ingest(
         params = ChunkingParams(max_tokens=chosen["chunk_tokens"], overlap_tokens=chosen["overlap_tokens"])
     except ValueError as exc:
         raise RagError(str(exc)) from None
-    return run(
-        paths,
-        directory,
-        embedder or embedder_for(settings, chosen["embedder"]),
-        params,
-        index_type=chosen["type"],
-        max_file_mb=settings.ingestion.max_file_mb,
-        rebuild=rebuild,
-        prune=settings.ingestion.prune,
-        progress=progress,
-        follow_symlinks=settings.ingestion.follow_symlinks,
-        read_timeout_s=settings.ingestion.read_timeout_s,
-        wait=wait,
-        on_wait=on_wait,
-    )
+    with ingestion_engine(settings, chosen["embedder"]) as engine:
+        return run(
+            paths,
+            directory,
+            embedder or embedder_for(settings, chosen["embedder"]),
+            params,
+            index_type=chosen["type"],
+            max_file_mb=settings.ingestion.max_file_mb,
+            rebuild=rebuild,
+            prune=settings.ingestion.prune,
+            progress=progress,
+            follow_symlinks=settings.ingestion.follow_symlinks,
+            read_timeout_s=settings.ingestion.read_timeout_s,
+            wait=wait,
+            on_wait=on_wait,
+            engine=engine,
+        )
+
+
+def ingestion_engine(settings: Settings, embedder_name: str):
+    """Where ingestion reads and embeds (``ingestion.engine``), as a context manager: None (this
+    process), or a connected ``ingest.distributed.RayEngine`` whose workers build the embedder
+    ``embedder_for(settings, embedder_name)`` as this process would."""
+    if settings.ingestion.engine != "ray":
+        return contextlib.nullcontext()
+    from ingest.distributed import RayEngine
+
+    make = functools.partial(embedder_for, settings, embedder_name)
+    return RayEngine(make, settings.ingestion.ray_address, use_gpus=settings.embedding.device != "cpu")
 
 
 def identity(settings: Settings, directory: Path, rebuild: bool = False) -> dict:

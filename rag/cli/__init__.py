@@ -76,6 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--follow-symlinks", action="store_true", help="follow symbolic links that lead out of the ingested folders"
     )
+    ingest.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default=None,
+        help="'local' (default): this process; 'ray': read, chunk and embed on a Ray cluster (docs/ray.md)",
+    )
+    ingest.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="auto|HOST:PORT",
+        help="the Ray cluster for --engine ray (default: $RAY_ADDRESS, else a local one started for the run)",
+    )
     _add_wait_arg(ingest)
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
     ingest.set_defaults(handler=commands.cmd_ingest)

@@ -38,6 +38,8 @@ def cmd_ingest(args) -> int:
             "ingestion.max_file_mb": args.max_file_mb,
             "ingestion.prune": False if args.no_prune else None,
             "ingestion.follow_symlinks": True if args.follow_symlinks else None,
+            "ingestion.engine": args.engine,
+            "ingestion.ray_address": args.ray_address,
         },
     )
     report = ingest(
