@@ -30,15 +30,89 @@ HAS_RAY = importlib.util.find_spec("ray") is not None
 NO_RAY = "ray is not installed (pip install 'rag-fr[ray]')"
 
 
+# -- the command line and the settings, first: the cluster (a module fixture) starts after them ----
+def test_unknown_engine_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["ingest", str(SAMPLE), "--index", str(tmp_path / "i"), "--engine", "spark"])
+    assert exit_.value.code == 2 and "invalid choice: 'spark'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, env, says",
+    [
+        (["--engine", "ray", "--ray-address", "not an address"], {}, "ingestion.ray_address"),
+        (["--engine", "ray", "--ray-address", "localhost:port"], {}, "ingestion.ray_address"),
+        ([], {"RAG_INGESTION_ENGINE": "spark"}, "ingestion.engine must be one of local, ray"),
+    ],
+)
+def test_bad_engine_settings_are_one_line_errors(tmp_path, capsys, monkeypatch, argv, env, says):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    code = main(["ingest", str(SAMPLE), "--index", str(tmp_path / "i"), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and says in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "i").exists()
+
+
+def test_settings_name_the_engine_and_its_address():
+    assert Settings().ingestion.engine == "local" and Settings().ingestion.ray_address is None
+    loaded = Settings.load(env={"RAG_INGESTION_ENGINE": "ray", "RAG_INGESTION_RAY_ADDRESS": "10.0.0.2:6379"})
+    assert (loaded.ingestion.engine, loaded.ingestion.ray_address) == ("ray", "10.0.0.2:6379")
+    assert Settings.load(env={"RAG_INGESTION_RAY_ADDRESS": "auto"}).ingestion.ray_address == "auto"
+    assert Settings.load(env={"RAG_INGESTION_RAY_ADDRESS": "ray://head:10001"}).ingestion.ray_address
+
+
+@pytest.mark.skipif(not HAS_RAY, reason=NO_RAY)
+def test_an_unreachable_cluster_is_a_one_line_error(tmp_path, capsys):
+    argv = ["ingest", str(SAMPLE), "--index", str(tmp_path / "i"), "--engine", "ray", "--ray-address", "127.0.0.1:9"]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "Cannot reach the Ray cluster at 127.0.0.1:9" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "i").exists()
+
+
+def test_without_ray_the_error_names_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails
+    with pytest.raises(MissingDependencyError, match=r"rag-fr\[ray\]"):
+        from ingest.distributed import RayEngine
+
+        RayEngine(lambda: HashingEmbedder(64))
+    code = main(["ingest", str(SAMPLE), "--index", str(tmp_path / "i"), "--engine", "ray"])
+    assert code == 2 and "rag-fr[ray]" in capsys.readouterr().err
+
+
+def test_nothing_imports_ray_until_an_engine_is_made():
+    code = (
+        "import sys, rag, ingest.pipeline, rag.service, rag.cli, ingest.distributed; rag.cli.build_parser(); "
+        "rag.service.embedder_for(rag.settings.Settings(), 'hashing-8'); assert 'ray' not in sys.modules, 'ray'"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_the_factory_the_workers_get_builds_the_runs_embedder():
+    import pickle
+
+    from rag.service import ingestion_engine
+
+    settings = Settings().merged({"index.embedder": "hashing-64"})
+    assert ingestion_engine(settings, "hashing-64").__enter__() is None  # local: no engine
+    if HAS_RAY:
+        engine = ingestion_engine(settings.replace("ingestion.engine", "ray"), "hashing-64")
+        made = pickle.loads(pickle.dumps(engine.make_embedder))()
+        assert made.model_id == embedder_for(settings, "hashing-64").model_id
+
+
+# -- on a cluster ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cluster():
     import ray
 
     # Ray 2.60 turns token authentication on for a new local cluster unless told: off for a test cluster.
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
-    yield ray
-    ray.shutdown()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RAY_AUTH_MODE", "disabled")
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
+        yield ray
+        ray.shutdown()
 
 
 def _corpus(tmp_path) -> Path:
@@ -160,75 +234,3 @@ def test_a_dead_worker_is_retried(tmp_path, cluster):
     assert (tmp_path / "task").exists() and (tmp_path / "actor").exists()  # both died once
     assert report.ok and _outcomes(report) == _outcomes(expected)
     assert _contents(tmp_path / "ray")[:2] == _contents(tmp_path / "local")[:2]
-
-
-# -- the command line and the settings: no cluster -----------------------------------------------
-def test_unknown_engine_is_a_usage_error(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["ingest", str(SAMPLE), "--index", str(tmp_path / "i"), "--engine", "spark"])
-    assert exit_.value.code == 2 and "invalid choice: 'spark'" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    "argv, env, says",
-    [
-        (["--engine", "ray", "--ray-address", "not an address"], {}, "ingestion.ray_address"),
-        (["--engine", "ray", "--ray-address", "localhost:port"], {}, "ingestion.ray_address"),
-        ([], {"RAG_INGESTION_ENGINE": "spark"}, "ingestion.engine must be one of local, ray"),
-    ],
-)
-def test_bad_engine_settings_are_one_line_errors(tmp_path, capsys, monkeypatch, argv, env, says):
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    code = main(["ingest", str(SAMPLE), "--index", str(tmp_path / "i"), *argv])
-    err = capsys.readouterr().err
-    assert code == 2 and says in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert not (tmp_path / "i").exists()
-
-
-def test_settings_name_the_engine_and_its_address():
-    assert Settings().ingestion.engine == "local" and Settings().ingestion.ray_address is None
-    loaded = Settings.load(env={"RAG_INGESTION_ENGINE": "ray", "RAG_INGESTION_RAY_ADDRESS": "10.0.0.2:6379"})
-    assert (loaded.ingestion.engine, loaded.ingestion.ray_address) == ("ray", "10.0.0.2:6379")
-    assert Settings.load(env={"RAG_INGESTION_RAY_ADDRESS": "auto"}).ingestion.ray_address == "auto"
-    assert Settings.load(env={"RAG_INGESTION_RAY_ADDRESS": "ray://head:10001"}).ingestion.ray_address
-
-
-@pytest.mark.skipif(not HAS_RAY, reason=NO_RAY)
-def test_an_unreachable_cluster_is_a_one_line_error(tmp_path, capsys):
-    argv = ["ingest", str(SAMPLE), "--index", str(tmp_path / "i"), "--engine", "ray", "--ray-address", "127.0.0.1:9"]
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2 and "Cannot reach the Ray cluster at 127.0.0.1:9" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "i").exists()
-
-
-def test_without_ray_the_error_names_the_extra(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails
-    with pytest.raises(MissingDependencyError, match=r"rag-fr\[ray\]"):
-        from ingest.distributed import RayEngine
-
-        RayEngine(lambda: HashingEmbedder(64))
-    code = main(["ingest", str(SAMPLE), "--index", str(tmp_path / "i"), "--engine", "ray"])
-    assert code == 2 and "rag-fr[ray]" in capsys.readouterr().err
-
-
-def test_nothing_imports_ray_until_an_engine_is_made():
-    code = (
-        "import sys, rag, ingest.pipeline, rag.service, rag.cli, ingest.distributed; rag.cli.build_parser(); "
-        "rag.service.embedder_for(rag.settings.Settings(), 'hashing-8'); assert 'ray' not in sys.modules, 'ray'"
-    )
-    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
-
-
-def test_the_factory_the_workers_get_builds_the_runs_embedder():
-    import pickle
-
-    from rag.service import ingestion_engine
-
-    settings = Settings().merged({"index.embedder": "hashing-64"})
-    assert ingestion_engine(settings, "hashing-64").__enter__() is None  # local: no engine
-    if HAS_RAY:
-        engine = ingestion_engine(settings.replace("ingestion.engine", "ray"), "hashing-64")
-        made = pickle.loads(pickle.dumps(engine.make_embedder))()
-        assert made.model_id == embedder_for(settings, "hashing-64").model_id
