@@ -127,9 +127,9 @@ class RayEngine:
         )
         factory = ray.put(self.make_embedder)
         refs = [task.remote(factory, self.token, item, limits, params) for item in items]
-        return self._results(items, refs)
+        return self._results(refs)
 
-    def _results(self, items, refs):
+    def _results(self, refs):
         ray = self._ray
         for n, ref in enumerate(refs):
             try:
@@ -152,13 +152,14 @@ class RayEngine:
     def embed(self, texts, embedder):
         ray = self._ray
         batches = math.ceil(len(texts) / EMBED_BATCH)
-        cluster = ray.cluster_resources()
-        gpus, cpus = int(cluster.get("GPU", 0)) if self.use_gpus else 0, max(1, int(cluster.get("CPU", 1)))
+        nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")] or [ray.cluster_resources()]
+        gpus = sum(int(n.get("GPU", 0)) for n in nodes) if self.use_gpus else 0
         if gpus:
             size, resources = min(gpus, batches), {"num_gpus": 1, "num_cpus": 1}
-        else:
-            per_actor = min(CPUS_PER_ACTOR, cpus)
-            size, resources = max(1, min(cpus // per_actor, batches)), {"num_cpus": per_actor}
+        else:  # an actor fits on one node: at most the CPUs of the largest
+            per_actor = max(1, min(CPUS_PER_ACTOR, max(int(n.get("CPU", 1)) for n in nodes)))
+            fit = sum(int(n.get("CPU", 0)) // per_actor for n in nodes)
+            size, resources = max(1, min(fit, batches)), {"num_cpus": per_actor}
         rows = ray.data.from_items([{"i": i, "text": text} for i, text in enumerate(texts)])
         with warnings.catch_warnings():
             # Ray Data's own default is endless restarts; 2.60 takes a bound only as a remote argument,
