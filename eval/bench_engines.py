@@ -50,7 +50,9 @@ def load(engine: str, model_name: str, threads: int | None):
 
     settings = Settings.load()
     model = default_model.offline_model(model_name)
-    folder = default_model.prepare_default_model(None, default_model.default_model_dir(settings.models.dir, model), model)
+    folder = default_model.prepare_default_model(
+        None, default_model.default_model_dir(settings.models.dir, model), model
+    )
     if engine == "transformers":
         from rag.llm.transformers_llm import TransformersLLM
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.pipeline import EMBED_BATCH, ingest
+from ingest.pipeline import EMBED_BATCH, embedding_order, ingest
 from rag.embedders import load_embedder
 from rag.index import Index
 
@@ -43,6 +43,7 @@ def run(corpus: Path, embedder_name: str, engine: str = "auto") -> dict:
             by_chunk = {chunk.chunk_id: vectors[i] for i, (_, chunk) in enumerate(index.store.iter_chunks())}
     # Ingestion embeds each distinct text once (repeated passages reuse a vector): so does the baseline.
     n_chunks, texts = len(texts), list(dict.fromkeys(texts))
+    texts = embedding_order(texts, {t: t for t in texts})  # the order ingestion embeds in
     started = time.perf_counter()
     for i in range(0, len(texts), EMBED_BATCH):
         embedder.embed_passages(texts[i : i + EMBED_BATCH])

@@ -209,7 +209,7 @@ def _embed(pending, index, embedder, report, progress, notify=_quiet, engine=Non
     before; each batch is staged in the index as it arrives."""
     keys = {text_key(embedder.model_id, c.text): c.text for p in pending.values() for c in p.chunks}
     vectors = index.store.known_vectors(list(keys))
-    todo = [k for k in keys if k not in vectors]
+    todo = embedding_order([k for k in keys if k not in vectors], keys)
     report.chunks_reused = sum(len(p.chunks) for p in pending.values()) - len(todo)
     bar = _progress_bar(len(todo), progress)
     embed_started = time.perf_counter()
@@ -230,6 +230,13 @@ def _embed(pending, index, embedder, report, progress, notify=_quiet, engine=Non
     report.embed_seconds = time.perf_counter() - embed_started
     report.chunks_embedded = len(todo)
     return vectors
+
+
+def embedding_order(todo: list[str], texts: dict[str, str]) -> list[str]:
+    """The keys of ``todo`` ordered by their text's length: a batch then holds passages of about
+    one length, so the embedder pads little (measured on llm-fr with the torch engine: about
+    1.5x the chunks/s of file order). Ties keep file order; the vectors do not depend on it."""
+    return sorted(todo, key=lambda k: len(texts[k]))
 
 
 def _progress_bar(total: int, enabled: bool):
