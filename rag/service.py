@@ -39,8 +39,9 @@ class RagService:
         self.retriever = Retriever(index, embedder, self.settings.retrieval)
         self._llm = llm
         self._llm_loaded = llm is not None
-        self._answerers: dict[bool, object] = {}
+        self._answerers: dict[tuple, object] = {}
         self._lock = threading.Lock()
+        self._store_inode = (_file_stamp(index.directory / STORE_FILE) or (None,))[0]
 
     @classmethod
     def open(
@@ -99,10 +100,13 @@ class RagService:
 
     def answerer(self, use_llm: bool = True):
         from rag.answering import Answerer
+        from rag.answering.calibration import CALIBRATION_FILE
 
         llm = self.llm if use_llm else None
-        key = llm is not None
+        # Built again when the index's calibration changes (``eval.calibrate --write`` run meanwhile).
+        key = (llm is not None, _file_stamp(self.index.directory / CALIBRATION_FILE))
         if key not in self._answerers:
+            self._answerers = {k: a for k, a in self._answerers.items() if k[1] == key[1]}
             self._answerers[key] = Answerer(self.retriever, llm, settings=self.settings.answering)
         return self._answerers[key]
 
@@ -128,6 +132,19 @@ class RagService:
     def info(self) -> dict:
         return self.index.info()
 
+    def stale(self) -> str | None:
+        """Why this service no longer serves what its index directory holds, else None: the index
+        was rebuilt with another embedder, or its store replaced (a damaged one set aside by a
+        rebuild) or removed. A long-lived process (the server, the UI) then opens it again; every
+        other change another process commits is seen by the next search."""
+        path = self.index.directory / STORE_FILE
+        stamp = _file_stamp(path)
+        if stamp is None or stamp[0] != self._store_inode:
+            return f"{path} was replaced" if stamp else f"{path} is gone"
+        if self.index.embedder_id != self.embedder.model_id:
+            return f"the index was rebuilt with the embedder {self.index.embedder_id!r}"
+        return None
+
     def ingest(self, paths: list[Path | str], *, progress: Progress = None, **options):
         """Add or update ``paths`` in this index, with its own embedder and identity."""
         return ingest(paths, self.settings, embedder=self.embedder, progress=progress, **options)
@@ -143,6 +160,15 @@ class RagService:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """(inode, modification time, size) of ``path``, None when it is not there."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_mtime_ns, found.st_size
 
 
 def ingest(

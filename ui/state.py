@@ -64,7 +64,7 @@ def open_service():
         return None
     try:
         service = get_service(str(directory), llm_spec())
-        if service.index.embedder_id != service.embedder.model_id:  # rebuilt elsewhere with another model
+        if service.stale() is not None:  # rebuilt elsewhere with another model, or its store replaced
             get_service.clear()
             service = get_service(str(directory), llm_spec())
         return service

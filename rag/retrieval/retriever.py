@@ -55,6 +55,17 @@ class Retriever:
         return self.retrieve(query, k, filters).hits
 
     def retrieve(self, query: str, k: int = 5, filters: Filters | None = None) -> Retrieval:
+        """The passages of one generation: a search that a commit overtook (its rankings of one
+        generation, its passages read from the next, where a removed chunk's row id may hold
+        another chunk) is run again; generations only grow and change with their commit."""
+        for _ in range(3):
+            generation = self.index.generation
+            result = self._retrieve(query, k, filters)
+            if self.index.generation == generation:
+                break
+        return result
+
+    def _retrieve(self, query: str, k: int, filters: Filters | None) -> Retrieval:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         query = query.strip()

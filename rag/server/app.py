@@ -83,6 +83,7 @@ def create_app(
 
     @app.get("/readyz", summary="The index is open and the models are loaded")
     def readyz():
+        state.warm_up_if_index_appeared()
         if state.ready:
             service = state.service()
             llm = service.llm

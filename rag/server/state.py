@@ -30,6 +30,8 @@ class ServerState:
         self._opening = threading.Lock()
         self._warm = threading.Event()
         self.problem: str | None = None  # why the service is not ready, once warming failed
+        self._no_index = False  # warming failed for want of an index, which another process may create
+        self._retired: list[RagService] = []  # services replaced while requests may still use them
         self.queue = AnswerQueue(settings.server.queue_size)
         self.writer = Writer(settings.server.jobs_kept)
         self._warming: threading.Thread | None = None
@@ -40,10 +42,20 @@ class ServerState:
 
     # -- the service ----------------------------------------------------------------------
     def service(self) -> RagService:
-        """The open service; 503 while there is no index (none yet, or it cannot be opened)."""
-        if self._service is not None:
-            return self._service
+        """The open service; 503 while there is no index (none yet, or it cannot be opened).
+
+        Each generation another process commits is seen by the next search (the index reads
+        its last committed generation); an index rebuilt with another embedder, or whose store
+        was replaced, is opened again here, with the models already loaded kept."""
+        service = self._service
+        if service is not None and service.stale() is None:
+            return service
         with self._opening:
+            if self._service is not None and (why := self._service.stale()) is not None:
+                log.warning("opening the index again: %s", why)
+                self._llm = self._service.llm
+                self._retired.append(self._service)  # a request may still be searching it
+                self._service = None
             if self._service is None:
                 if not (self.index_dir / STORE_FILE).exists():
                     raise ApiError(
@@ -73,7 +85,7 @@ class ServerState:
             self.problem = None
             self._warm.set()
         except ApiError as exc:
-            self.problem = exc.message
+            self.problem, self._no_index = exc.message, exc.code == "no_index"
         except RagError as exc:
             self.problem = str(exc)
         except Exception as exc:  # noqa: BLE001 - reported by /readyz and the log, the process stays up
@@ -83,6 +95,17 @@ class ServerState:
     @property
     def ready(self) -> bool:
         return self._warm.is_set()
+
+    def warm_up_if_index_appeared(self) -> None:
+        """A server started before its index warms up again, in the background, once another
+        process (``rag ingest``, another replica) has created it: called by ``/readyz``, which a
+        load balancer polls."""
+        warming = self._warming
+        if self.ready or not self._no_index or warming is None or warming.is_alive():
+            return
+        if (self.index_dir / STORE_FILE).exists():
+            self._no_index, self.problem = False, None
+            self.start_warm_up()
 
     def embedder(self):
         """The embedder an ingestion uses: the index's own, or the settings' for a new index."""
@@ -100,5 +123,6 @@ class ServerState:
         self.writer.shutdown()
         if self._warming is not None:
             self._warming.join()
-        if self._service is not None:
-            self._service.close()
+        for service in [*self._retired, self._service]:
+            if service is not None:
+                service.close()

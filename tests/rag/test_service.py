@@ -3,6 +3,9 @@ existing index keeps its identity."""
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 
 from rag.errors import IndexMismatchError, IndexNotFoundError
@@ -79,3 +82,36 @@ def test_opening_nothing_says_how_to_create_it(tmp_path):
 
 def test_supported_suffixes_come_from_the_readers():
     assert {".pdf", ".docx", ".md", ".html", ".txt"} <= supported_suffixes()
+
+
+def test_a_calibration_written_meanwhile_reaches_the_next_answer(tmp_path, corpus):
+    """``eval.calibrate --write`` run while a server holds the service: its next answer uses it."""
+    from rag.answering.calibration import write
+
+    ingest([corpus], _settings(tmp_path), progress=False)
+    with RagService.open(settings=_settings(tmp_path)) as service:
+        before = service.answerer(use_llm=False)
+        assert service.answerer(use_llm=False) is before  # built once while nothing changes
+        write(tmp_path / "index", "hashing-bow-64", {"min_evidence": 0.93, "support_threshold": 0.41}, {})
+        after = service.answerer(use_llm=False)
+        assert after is not before and after.settings.min_evidence == 0.93
+        assert service.answerer(use_llm=False) is after
+
+
+def test_a_service_knows_when_its_index_was_rebuilt_under_it(tmp_path, corpus):
+    """What a long-lived process must open again: the index rebuilt with another embedder, or
+    its store replaced; a plain ingestion is only a new generation, seen by the next search."""
+    ingest([corpus], _settings(tmp_path), progress=False)
+    with RagService.open(settings=_settings(tmp_path)) as service:
+        (corpus / "gare.txt").write_text("La gare de Lyon accueille les trains de nuit.", encoding="utf-8")
+        ingest([corpus], _settings(tmp_path), progress=False)
+        assert service.stale() is None and service.search("trains de nuit", k=1)[0].chunk.source == "gare.txt"
+        ingest([corpus], _settings(tmp_path, **{"index.embedder": "hashing-32"}), rebuild=True, progress=False)
+        assert "hashing-bow-32" in service.stale()
+    with RagService.open(settings=_settings(tmp_path)) as service:
+        assert service.stale() is None
+        index = tmp_path / "index" / "chunks.sqlite"
+        os.replace(index, tmp_path / "aside.sqlite")
+        assert "is gone" in service.stale()
+        shutil.copy(tmp_path / "aside.sqlite", index)
+        assert "was replaced" in service.stale()
