@@ -132,6 +132,10 @@ class DerivedFiles:
         segments it does not use."""
         vectors.save(self.vector_path(generation))
         keywords.save(self.keyword_path(generation), self._token())
+        self.remove_unused(generation, keywords)
+
+    def remove_unused(self, generation: int, keywords: KeywordIndex) -> None:
+        """Remove the files of every generation but ``generation``, and unused segments."""
         keep = {self.vector_path(generation).name, self.keyword_path(generation).name}
         keep |= {s.name for s in keywords.segments}
         for name in self.names():
