@@ -35,6 +35,8 @@ from rag.text.analysis import analyze
 # with more than PURGE_FRACTION of its entries deleted is rewritten without them.
 MERGE_FACTOR = 4
 PURGE_FRACTION = 0.3
+# A query whose postings number more than 1/DENSE_FRACTION of all entries is summed densely.
+DENSE_FRACTION = 8
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class KeywordIndex:
         self.n_entries, self.n_chunks = n_entries, n_chunks
         self._avgdl = total / n_entries if n_entries else 1.0
         self._unique: np.ndarray | None = None
+        self._norms: list[np.ndarray | None] = [None] * len(self.segments)
 
     # -- building -----------------------------------------------------------------------
     @classmethod
@@ -121,9 +124,10 @@ class KeywordIndex:
             full = sorted(tier for tier, members in tiers.items() if len(members) >= MERGE_FACTOR)
             if not full:
                 break
-            members = tiers[full[0]]
+            members = sorted(tiers[full[0]], key=lambda i: kept[i][0].ids[0])  # by rowid: kept sorted
             merged = Segment.merge([kept[i][0] for i in members], live_ids)
             kept = [item for i, item in enumerate(kept) if i not in members] + [(merged, len(merged))]
+        kept.sort(key=lambda item: int(item[0].ids[0]))  # segments in rowid order: results need no sort
         return KeywordIndex([s for s, _ in kept], live_ids, self.k1, self.b)
 
     # -- files --------------------------------------------------------------------------
@@ -180,6 +184,13 @@ class KeywordIndex:
                 found.append((i, docs, tf))
         return found
 
+    def _norm(self, i: int) -> np.ndarray:
+        """BM25's length normalisation of segment ``i``'s entries (it depends on the average
+        length over every segment: computed once per generation, on its first search)."""
+        if self._norms[i] is None:
+            self._norms[i] = self.k1 * (1.0 - self.b + self.b * self.segments[i].doc_len / max(self._avgdl, 1e-9))
+        return self._norms[i]
+
     def _idf(self, df: int) -> np.float64:
         return np.log(1.0 + (self.n_entries - df + 0.5) / (df + 0.5))
 
@@ -201,24 +212,41 @@ class KeywordIndex:
                 continue
             idf = self._idf(sum(len(docs) for _, docs, _ in postings))
             for i, docs, tf in postings:
-                norm = self.k1 * (1.0 - self.b + self.b * self.segments[i].doc_len[docs] / max(self._avgdl, 1e-9))
                 keys.append(docs.astype(np.int64) + self._offsets[i])
-                values.append(qtf * idf * tf * (self.k1 + 1.0) / (tf + norm))
+                values.append(qtf * idf * tf * (self.k1 + 1.0) / (tf + self._norm(i)[docs]))
         if not keys:
             return SparseScores(np.zeros(0, dtype=np.int64), np.zeros(0), self.n_chunks)
         keys, values = np.concatenate(keys), np.concatenate(values)
-        order = np.argsort(keys, kind="stable")  # an entry's terms stay in query order
-        keys, values = keys[order], values[order]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        entry_scores, entries = np.add.reduceat(values, starts), keys[starts]
+        # Per entry, the sum over the query's terms, added in query order. Postings covering a
+        # good part of the corpus (common terms) are summed into an array over all entries
+        # (one pass, cheaper than sorting them); others by sorting the touched entries only.
+        if len(keys) * DENSE_FRACTION >= self._offsets[-1]:
+            summed = np.bincount(keys, weights=values, minlength=int(self._offsets[-1]))
+            entries = np.flatnonzero(summed)  # every contribution is > 0
+            entry_scores = summed[entries]
+        else:
+            order = np.argsort(keys, kind="stable")
+            keys, values = keys[order], values[order]
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            entry_scores, entries = np.add.reduceat(values, starts), keys[starts]
+        # Per chunk, its best entry; a chunk's entries are all in one segment.
+        ids, best = [], []
         bounds = np.searchsorted(entries, self._offsets)
-        ids = np.concatenate(
-            [s.ids[entries[lo:hi] - off] for s, lo, hi, off in zip(self.segments, bounds, bounds[1:], self._offsets)]
-        )
-        order = np.argsort(ids, kind="stable")
-        ids, entry_scores = ids[order], entry_scores[order]
-        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        return SparseScores(ids[starts], np.maximum.reduceat(entry_scores, starts), self.n_chunks)
+        for segment, lo, hi, offset in zip(self.segments, bounds, bounds[1:], self._offsets):
+            if lo == hi:
+                continue
+            chunk_ids, scores = segment.ids[entries[lo:hi] - offset], entry_scores[lo:hi]
+            if not segment.ids_sorted:
+                order = np.argsort(chunk_ids, kind="stable")
+                chunk_ids, scores = chunk_ids[order], scores[order]
+            starts = np.flatnonzero(np.r_[True, chunk_ids[1:] != chunk_ids[:-1]])
+            ids.append(chunk_ids[starts])
+            best.append(np.maximum.reduceat(scores, starts))
+        ids, best = np.concatenate(ids), np.concatenate(best)
+        if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):  # segments with interleaved rowids
+            order = np.argsort(ids)
+            ids, best = ids[order], best[order]
+        return SparseScores(ids, best, self.n_chunks)
 
     def id_scores(self, terms: list[str]) -> np.ndarray:
         """Every id's score (its best entry), aligned with ``unique_ids``; 0 where no term occurs.

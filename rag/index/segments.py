@@ -34,6 +34,7 @@ class Segment:
         self.name = name
         self.term_index = {term: i for i, term in enumerate(vocab.tolist())}
         self._unique: np.ndarray | None = None
+        self.ids_sorted = bool(np.all(ids[1:] >= ids[:-1]))  # a chunk's best entry needs no sort
 
     @classmethod
     def build(cls, docs: Iterable[tuple[int, list[str]]]) -> Segment:

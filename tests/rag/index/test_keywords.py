@@ -133,15 +133,22 @@ def _assert_same_as_reference(index, rows, queries):
         np.testing.assert_allclose([s for _, s in got], ref[order], rtol=1e-12)
 
 
+@pytest.fixture(params=["sorted", "dense"], autouse=False)
+def summing(request, monkeypatch):
+    """Both ways of summing an entry's terms: sorting the touched entries, or one array."""
+    monkeypatch.setattr("rag.index.keywords.DENSE_FRACTION", 0 if request.param == "sorted" else 10**9)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(6))
-def test_sparse_scores_equal_the_dense_reference(seed):
+def test_sparse_scores_equal_the_dense_reference(seed, summing):
     rng = np.random.default_rng(seed)
     rows = _random_chunks(rng, 1, int(rng.integers(1, 80)))
     _assert_same_as_reference(KeywordIndex.build_windows(rows), rows, _queries(rng))
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_segments_with_deletions_score_as_one_index_rebuilt_from_scratch(seed):
+def test_segments_with_deletions_score_as_one_index_rebuilt_from_scratch(seed, summing):
     """Commit after commit (new segment, deletions, merges): the scores stay those of one
     index built over the live chunks only, and the statistics are global."""
     from rag.index.segments import Segment
