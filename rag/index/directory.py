@@ -4,7 +4,8 @@ Layout of ``DIR``::
 
     chunks.sqlite          documents, chunks, vectors (source of truth, transactional)
     vectors-<gen>.faiss    FAISS index of generation <gen>, derived from chunks.sqlite
-    keyword-<gen>.npz      BM25 postings of generation <gen>, derived from chunks.sqlite
+    keyword-<gen>.npz      the keyword segments of generation <gen> (their names)
+    kwseg-<token>.npz      a keyword segment: BM25 postings of some chunks, shared by generations
     manifest.json          human-readable mirror of the identity and statistics
     .lock                  held by the one process allowed to write (``rag.index.lock``)
 
@@ -15,6 +16,8 @@ first run left without identity reads as "no index yet" and is completed by the 
 writer. A derived file that is missing, unreadable or stale (a crash between the commit
 and its write) is rebuilt from the store on open and written back by the next writer,
 so a crash never leaves an unloadable index. Readers open the store read-only.
+A commit updates the previous generation's files rather than rebuilding them
+(``rag.index.derived``: new rowids added, removed ones deleted or made tombstones).
 """
 
 from __future__ import annotations

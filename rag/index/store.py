@@ -4,7 +4,8 @@ SQLite, not pickle: opening an index never executes code from it, and its transa
 make every ingestion all-or-nothing (a killed run leaves the previous state intact).
 The store is the source of truth; the FAISS file and keyword index are derived from it.
 It also holds ``staged_vectors``: embeddings computed by a run that has not committed
-yet, so a run killed while embedding resumes without redoing the work.
+yet, so a run killed while embedding resumes without redoing the work. A chunk's rowid is
+never reused (``rowid_high``): the derived files are updated by rowid, commit after commit.
 """
 
 from __future__ import annotations
@@ -212,7 +213,9 @@ class ChunkStore:
             self._db.execute("BEGIN")
         try:
             generation = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            ids = np.fromiter((r[0] for r in self._db.execute("SELECT id FROM chunks ORDER BY id")), dtype=np.int64)
+            # One string from SQLite and one parse: several times faster than a row per id.
+            joined = self._db.execute("SELECT group_concat(id) FROM (SELECT id FROM chunks ORDER BY id)").fetchone()[0]
+            ids = np.array(joined.split(","), dtype=np.int64) if joined else np.zeros(0, dtype=np.int64)
         finally:
             if own:
                 self._db.execute("COMMIT")

@@ -6,6 +6,9 @@ standardised against the spread of that query's scores over the corpus, then a w
 sum. Unlike reciprocal rank fusion (``rrf``, kept for comparison), it keeps how far
 ahead a passage is, so a chunk that is the one clear keyword match wins even when the
 dense stage ranks it low (measured on the dev set: MRR@10 0.75 -> 0.83, recall@5 +6 points).
+Nothing per query is linear in the corpus: the keyword scores are sparse (the chunks the
+query's terms touch; every other chunk scores 0), and their mean and spread over all chunks
+come from the touched chunks' sums divided by the number of chunks.
 
 A hit's passage is its chunk widened by its neighbours (``neighbours``), so the reader and
 the LLM see the sentences around the match; ``chunk_id`` stays the matched chunk's.
