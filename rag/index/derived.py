@@ -90,7 +90,8 @@ class DerivedFiles:
         ``last`` (this writer's loaded (generation, vectors, keywords)) or from the newest
         files on disk; built from the store when there is nothing to start from."""
         base_vectors, base_keywords = (last[1], last[2]) if last else self._newest()
-        return self._next_vectors(base_vectors, live), self._next_keywords(base_keywords, live)
+        # A loaded index may be in use by searches: updated as a copy; one just read is not.
+        return self._next_vectors(base_vectors, live, bool(last)), self._next_keywords(base_keywords, live)
 
     def _newest(self) -> tuple[VectorIndex | None, KeywordIndex | None]:
         """The newest generation on disk whose keyword file is of this format and store (the
@@ -108,13 +109,13 @@ class DerivedFiles:
             return vectors, keywords
         return None, None
 
-    def _next_vectors(self, base: VectorIndex | None, live: np.ndarray) -> VectorIndex:
+    def _next_vectors(self, base: VectorIndex | None, live: np.ndarray, copy: bool) -> VectorIndex:
         kind = self._kind(len(live))
         if base is None or base.kind != kind or base.dim != self._dim():
             return self.build_vectors(live)
         known = base.ids()
         ids, vectors = self.store.all_vectors(self._dim(), after=int(known.max()) if len(known) else 0)
-        updated = base.updated(ids, vectors, live)
+        updated = base.updated(ids, vectors, live, copy)
         if updated.tombstone_fraction > MAX_TOMBSTONES or not updated.restrict(live):
             return self.build_vectors(live)
         return updated

@@ -261,8 +261,11 @@ class Index:
                         continue  # a commit replaced the files meanwhile: load the new ones
                     # Not written yet (a writer between its commit and its files, or killed
                     # there), damaged or stale: built from the store, the source of truth.
-                    vectors = vectors or self._files.build_vectors(live)
-                    keywords = keywords or self._files.build_keywords(live)
+                    if vectors is None:
+                        vectors = self._files.build_vectors(live)
+                        vectors.restrict(live)  # a commit since the snapshot: its chunks left out
+                    if keywords is None:
+                        keywords = self._files.build_keywords(live)
                     if self._lock_handle is not None:
                         self._files.save(generation, vectors, keywords)
                 self._loaded = (generation, vectors, keywords)

@@ -90,6 +90,7 @@ class KeywordIndex:
         self._avgdl = total / n_entries if n_entries else 1.0
         self._unique: np.ndarray | None = None
         self._norms: list[np.ndarray | None] = [None] * len(self.segments)
+        self._deleted: list[np.ndarray | None] = [None] * len(self.segments)
 
     # -- building -----------------------------------------------------------------------
     @classmethod
@@ -167,9 +168,10 @@ class KeywordIndex:
             self._unique = ids if self.live_ids is None else ids[isin_sorted(ids, self.live_ids)]
         return self._unique
 
-    def _postings(self, term: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
-        """(segment number, live entries, their term frequencies) of ``term`` per segment."""
-        found = []
+    def _postings(self, term: str, drop_deleted: bool = True) -> tuple[int, list]:
+        """The live document frequency of ``term``, and its (segment number, entries, term
+        frequencies) per segment; ``drop_deleted`` False keeps deleted entries in the lists."""
+        found, df = [], 0
         for i, segment in enumerate(self.segments):
             t = segment.term_index.get(term)
             if t is None:
@@ -177,12 +179,23 @@ class KeywordIndex:
             lo, hi = segment.indptr[t], segment.indptr[t + 1]
             docs, tf = segment.postings[lo:hi], segment.tfs[lo:hi]
             alive = self._alive[i]
-            if alive is not None:
+            if alive is None:
+                df += len(docs)
+            elif drop_deleted:
                 keep = alive[docs]
                 docs, tf = docs[keep], tf[keep]
+                df += len(docs)
+            else:
+                df += int(np.count_nonzero(alive[docs]))
             if len(docs):
                 found.append((i, docs, tf))
-        return found
+        return df, found
+
+    def _dead(self, i: int) -> np.ndarray:
+        """The deleted entries of segment ``i`` (computed once per generation)."""
+        if self._deleted[i] is None:
+            self._deleted[i] = np.flatnonzero(~self._alive[i])
+        return self._deleted[i]
 
     def _norm(self, i: int) -> np.ndarray:
         """BM25's length normalisation of segment ``i``'s entries (it depends on the average
@@ -196,53 +209,78 @@ class KeywordIndex:
 
     def idf(self, term: str) -> float:
         """How rare an analysed term is; a term the corpus never uses counts as the rarest."""
-        df = sum(len(docs) for _, docs, _ in self._postings(term))
-        return float(self._idf(df))
+        return float(self._idf(self._postings(term)[0]))
 
     def search(self, query: str, k: int, allowed_ids: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top ``k`` (id, BM25 score) for the analysed query, best first; zero scores dropped."""
         return self.search_terms(analyze(query), k, allowed_ids)
 
     def sparse_scores(self, terms: list[str]) -> SparseScores:
-        """The score of every chunk a term touches (its best entry); the others score 0."""
-        keys, values = [], []
-        for term, qtf in Counter(terms).items():
-            postings = self._postings(term)
-            if not postings:
-                continue
-            idf = self._idf(sum(len(docs) for _, docs, _ in postings))
-            for i, docs, tf in postings:
-                keys.append(docs.astype(np.int64) + self._offsets[i])
-                values.append(qtf * idf * tf * (self.k1 + 1.0) / (tf + self._norm(i)[docs]))
-        if not keys:
+        """The score of every chunk a term touches (its best entry); the others score 0.
+
+        An entry's score is the sum over the query's terms, added in query order. Postings
+        covering a good part of the corpus (common terms) are added into an array over all
+        entries (cheaper than sorting them); others by sorting the touched entries only."""
+        counts = Counter(terms)
+        n_postings = sum(
+            int(s.indptr[t + 1] - s.indptr[t]) for term in counts for s in self.segments
+            if (t := s.term_index.get(term)) is not None
+        )  # fmt: skip
+        if not n_postings:
             return SparseScores(np.zeros(0, dtype=np.int64), np.zeros(0), self.n_chunks)
+        dense = n_postings * DENSE_FRACTION >= self._offsets[-1]
+        summed = np.zeros(int(self._offsets[-1])) if dense else None
+        keys, values = [], []
+        for term, qtf in counts.items():
+            df, postings = self._postings(term, drop_deleted=not dense)
+            idf = self._idf(df)
+            for i, docs, tf in postings:
+                value = qtf * idf * tf * (self.k1 + 1.0) / (tf + self._norm(i)[docs])
+                if dense:
+                    summed[self._offsets[i] : self._offsets[i + 1]][docs] += value  # a term's entries are distinct
+                else:
+                    keys.append(docs.astype(np.int64) + self._offsets[i])
+                    values.append(value)
+        return self._best_per_chunk(summed) if dense else self._best_per_chunk_sparse(keys, values)
+
+    def _best_per_chunk(self, summed: np.ndarray) -> SparseScores:
+        """From every entry's sum (deleted ones included, dropped here): each chunk's best."""
+        ids, best = [], []
+        for i, segment in enumerate(self.segments):
+            scores = summed[self._offsets[i] : self._offsets[i + 1]]
+            if self._alive[i] is not None:
+                scores[self._dead(i)] = 0.0
+            starts = segment.chunk_starts
+            if starts is None:  # a chunk's entries are not consecutive: only the touched ones
+                entries = np.flatnonzero(scores)
+                chunk_ids, chunk_best = _max_per_id(segment.ids[entries], scores[entries])
+            else:
+                chunk_best = np.maximum.reduceat(scores, starts) if len(starts) else scores[:0]
+                chunk_ids = segment.ids[starts]
+            touched = chunk_best > 0
+            ids.append(chunk_ids[touched])
+            best.append(chunk_best[touched])
+        return self._joined(ids, best)
+
+    def _best_per_chunk_sparse(self, keys: list[np.ndarray], values: list[np.ndarray]) -> SparseScores:
+        """From the touched entries' contributions, term by term: each touched chunk's best."""
         keys, values = np.concatenate(keys), np.concatenate(values)
-        # Per entry, the sum over the query's terms, added in query order. Postings covering a
-        # good part of the corpus (common terms) are summed into an array over all entries
-        # (one pass, cheaper than sorting them); others by sorting the touched entries only.
-        if len(keys) * DENSE_FRACTION >= self._offsets[-1]:
-            summed = np.bincount(keys, weights=values, minlength=int(self._offsets[-1]))
-            entries = np.flatnonzero(summed)  # every contribution is > 0
-            entry_scores = summed[entries]
-        else:
-            order = np.argsort(keys, kind="stable")
-            keys, values = keys[order], values[order]
-            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-            entry_scores, entries = np.add.reduceat(values, starts), keys[starts]
-        # Per chunk, its best entry; a chunk's entries are all in one segment.
+        order = np.argsort(keys, kind="stable")  # an entry's terms stay in query order
+        keys, values = keys[order], values[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        entry_scores, entries = np.add.reduceat(values, starts), keys[starts]
         ids, best = [], []
         bounds = np.searchsorted(entries, self._offsets)
         for segment, lo, hi, offset in zip(self.segments, bounds, bounds[1:], self._offsets):
-            if lo == hi:
-                continue
-            chunk_ids, scores = segment.ids[entries[lo:hi] - offset], entry_scores[lo:hi]
-            if not segment.ids_sorted:
-                order = np.argsort(chunk_ids, kind="stable")
-                chunk_ids, scores = chunk_ids[order], scores[order]
-            starts = np.flatnonzero(np.r_[True, chunk_ids[1:] != chunk_ids[:-1]])
-            ids.append(chunk_ids[starts])
-            best.append(np.maximum.reduceat(scores, starts))
-        ids, best = np.concatenate(ids), np.concatenate(best)
+            if lo < hi:  # a chunk's entries are all in one segment
+                chunk_ids, chunk_best = _max_per_id(segment.ids[entries[lo:hi] - offset], entry_scores[lo:hi])
+                ids.append(chunk_ids)
+                best.append(chunk_best)
+        return self._joined(ids, best)
+
+    def _joined(self, ids: list[np.ndarray], best: list[np.ndarray]) -> SparseScores:
+        ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+        best = np.concatenate(best) if best else np.zeros(0)
         if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):  # segments with interleaved rowids
             order = np.argsort(ids)
             ids, best = ids[order], best[order]
@@ -271,3 +309,12 @@ class KeywordIndex:
             candidates = candidates[values[candidates] >= kth]
         order = candidates[np.lexsort((scores.ids[candidates], -values[candidates]))][:k]
         return [(int(scores.ids[p]), float(values[p])) for p in order]
+
+
+def _max_per_id(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``ids`` (sorted) and each one's best score."""
+    if len(ids) > 1 and not bool(np.all(ids[1:] >= ids[:-1])):
+        order = np.argsort(ids, kind="stable")
+        ids, scores = ids[order], scores[order]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, dtype=np.int64)
+    return ids[starts], (np.maximum.reduceat(scores, starts) if len(starts) else scores[:0])

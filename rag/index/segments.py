@@ -34,7 +34,7 @@ class Segment:
         self.name = name
         self.term_index = {term: i for i, term in enumerate(vocab.tolist())}
         self._unique: np.ndarray | None = None
-        self.ids_sorted = bool(np.all(ids[1:] >= ids[:-1]))  # a chunk's best entry needs no sort
+        self._starts: np.ndarray | bool | None = None
 
     @classmethod
     def build(cls, docs: Iterable[tuple[int, list[str]]]) -> Segment:
@@ -103,6 +103,15 @@ class Segment:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def chunk_starts(self) -> np.ndarray | None:
+        """Where each chunk's run of entries starts, when every chunk's entries are consecutive
+        (as ``build_windows`` and ``merge`` leave them), else None."""
+        if self._starts is None:
+            starts = np.flatnonzero(np.r_[True, self.ids[1:] != self.ids[:-1]]) if len(self.ids) else self.ids
+            self._starts = starts if len(starts) == len(self.unique_ids) else False
+        return None if self._starts is False else self._starts
 
     @property
     def unique_ids(self) -> np.ndarray:

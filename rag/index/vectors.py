@@ -55,6 +55,7 @@ class VectorIndex:
         self.kind = kind
         self.tombstones = np.zeros(0, dtype=np.int64) if tombstones is None else np.unique(tombstones)
         self._sample: np.ndarray | None = None
+        self._live_selector: tuple | None = None
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, dim: int, kind: str = "flat") -> VectorIndex:
@@ -95,15 +96,17 @@ class VectorIndex:
         ids = self.ids()
         live = isin_sorted(ids, live_ids)
         self.tombstones = np.sort(ids[~live])
-        self._sample = None
+        self._sample, self._live_selector = None, None
         return int(live.sum()) == len(live_ids)
 
-    def updated(self, new_ids: np.ndarray, new_vectors: np.ndarray, live_ids: np.ndarray) -> VectorIndex:
-        """A copy with ``new_ids`` added and every id not in the sorted ``live_ids`` removed
-        (a flat index deletes them; an HNSW graph keeps them as tombstones). Not this one:
-        searches may be using it."""
+    def updated(
+        self, new_ids: np.ndarray, new_vectors: np.ndarray, live_ids: np.ndarray, copy: bool = True
+    ) -> VectorIndex:
+        """This index with ``new_ids`` added and every id not in the sorted ``live_ids`` removed
+        (a flat index deletes them; an HNSW graph keeps them as tombstones), as a copy unless
+        ``copy`` is False: searches may be using this one."""
         faiss = _faiss()
-        index = faiss.clone_index(self._index)
+        index = faiss.clone_index(self._index) if copy else self._index
         gone = self.ids()
         gone = gone[~isin_sorted(gone, live_ids)]
         tombstones = gone
@@ -139,13 +142,15 @@ class VectorIndex:
         if allowed_ids is not None:
             allowed = np.asarray(allowed_ids, dtype=np.int64)
             if len(self.tombstones):
-                allowed = np.setdiff1d(allowed, self.tombstones)
+                allowed = allowed[~isin_sorted(allowed, self.tombstones)]
             if len(allowed) == 0:
                 return []
             selectors.append(faiss.IDSelectorBatch(allowed))
         elif len(self.tombstones):
-            selectors.append(faiss.IDSelectorBatch(self.tombstones))
-            selectors.append(faiss.IDSelectorNot(selectors[0]))  # the inner one must stay alive
+            if self._live_selector is None:  # built once per generation, not per search
+                removed = faiss.IDSelectorBatch(self.tombstones)
+                self._live_selector = (removed, faiss.IDSelectorNot(removed))  # the inner one kept alive
+            selectors.extend(self._live_selector)
         if selectors:
             params = (
                 faiss.SearchParametersHNSW(sel=selectors[-1], efSearch=max(HNSW_EF_SEARCH, k))
