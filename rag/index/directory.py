@@ -4,7 +4,8 @@ Layout of ``DIR``::
 
     chunks.sqlite          documents, chunks, vectors (source of truth, transactional)
     vectors-<gen>.faiss    FAISS index of generation <gen>, derived from chunks.sqlite
-    keyword-<gen>.npz      BM25 postings of generation <gen>, derived from chunks.sqlite
+    keyword-<gen>.npz      the keyword segments of generation <gen> (their names)
+    kwseg-<token>.npz      a keyword segment: BM25 postings of some chunks, shared by generations
     manifest.json          human-readable mirror of the identity and statistics
     .lock                  held by the one process allowed to write (``rag.index.lock``)
 
@@ -15,6 +16,8 @@ first run left without identity reads as "no index yet" and is completed by the 
 writer. A derived file that is missing, unreadable or stale (a crash between the commit
 and its write) is rebuilt from the store on open and written back by the next writer,
 so a crash never leaves an unloadable index. Readers open the store read-only.
+A commit updates the previous generation's files rather than rebuilding them
+(``rag.index.derived``: new rowids added, removed ones deleted or made tombstones).
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from rag.errors import IndexCorruptError, IndexLocationError, IndexMismatchError, IndexNotFoundError
+from rag.index.derived import DerivedFiles
 from rag.index.failures import storage_errors
 from rag.index.keywords import KeywordIndex
 from rag.index.lock import acquire as acquire_lock
@@ -55,7 +58,9 @@ class Index:
         self.directory = directory
         self.store = store
         self._lock_handle = lock_handle
-        self._loaded: dict[str, tuple[int, VectorIndex | KeywordIndex]] = {}
+        self._files = DerivedFiles(directory, store)
+        # The last loaded generation: (generation, vectors, keywords), replaced as one.
+        self._loaded: tuple[int, VectorIndex, KeywordIndex] | None = None
         self._loading = threading.Lock()
 
     # -- opening ------------------------------------------------------------------------
@@ -131,6 +136,7 @@ class Index:
                     index.store.set_meta(identity)
             if not replace_identity:
                 index._check_identity(embedder_id, dim, chunking)
+            index.store.keep_rowids_unique()
             _remove_temporary_files(directory)
         except BaseException:
             index.close()
@@ -199,9 +205,7 @@ class Index:
         meta = self.meta
         docs = self.store.documents()
         n_chunks = self.store.count_chunks()
-        derived = sorted(
-            p.name for p in [*self.directory.glob("vectors-*.faiss"), *self.directory.glob("keyword-*.npz")]
-        )
+        derived = self._files.names()
         return {
             "directory": str(self.directory),
             "schema_version": int(meta["schema_version"]),
@@ -223,61 +227,50 @@ class Index:
 
     # -- derived files ------------------------------------------------------------------
     def _vector_path(self, generation: int) -> Path:
-        return self.directory / f"vectors-{generation}.faiss"
+        return self._files.vector_path(generation)
 
     def _keyword_path(self, generation: int) -> Path:
-        return self.directory / f"keyword-{generation}.npz"
+        return self._files.keyword_path(generation)
 
     def vectors(self) -> VectorIndex:
         """The FAISS index of the current generation, loaded once; rebuilt from the store
         when its file is missing, unreadable or stale (and then written by a writer)."""
-        return self._derived("vectors", self.generation)
+        return self.searchers()[0]
 
     def keywords(self) -> KeywordIndex:
         """The BM25 index of the current generation, like ``vectors``."""
-        return self._derived("keywords", self.generation)
+        return self.searchers()[1]
 
     def searchers(self) -> tuple[VectorIndex, KeywordIndex]:
         """The vector and keyword indexes of one generation, the last committed. A search uses
         this pair throughout: an ingestion committing meanwhile cannot mix two generations."""
-        for _ in range(5):
-            generation = self.generation
-            pair = self._derived("vectors", generation), self._derived("keywords", generation)
-            if self.generation == generation:
-                break
-        return pair
-
-    def _derived(self, kind: str, generation: int):
-        """The derived index ``kind`` of ``generation``, cached as one (generation, index) pair so
-        that threads reading it never see one generation's number with another's index."""
-        cached = self._loaded.get(kind)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
+        loaded = self._loaded
+        if loaded is not None and loaded[0] == self.generation:
+            return loaded[1], loaded[2]
         with self._loading:  # one thread loads; the others then find it cached
-            cached = self._loaded.get(kind)
-            if cached is not None and cached[0] == generation:
-                return cached[1]
-            n_chunks = self.store.count_chunks()
-            if kind == "vectors":
-                path = self._vector_path(generation)
-                vector_kind = resolve_index_type(self.meta.get("index_type", "auto"), n_chunks)
-                value = _load_current(path, lambda p: VectorIndex.load(p, vector_kind), len, n_chunks)
-                build = partial(self._build_vectors, vector_kind)
-            else:
-                path = self._keyword_path(generation)
-                value = _load_current(path, KeywordIndex.load, lambda k: len(k.unique_ids), n_chunks)
-                build = self._build_keywords
-            if value is None:
-                # Not written yet (a writer between its commit and its files, or killed there),
-                # already replaced, damaged or stale: built from the store, the source of truth.
-                value = build()
-                if self._lock_handle is not None:
-                    value.save(path)
-            self._loaded[kind] = (generation, value)
-            return value
-
-    def _build_keywords(self) -> KeywordIndex:
-        return KeywordIndex.build_windows(self.store.iter_sentence_terms())
+            for attempt in range(5):
+                generation, live = self.store.snapshot()
+                loaded = self._loaded
+                if loaded is not None and loaded[0] == generation:
+                    return loaded[1], loaded[2]
+                known = loaded[2] if loaded is not None else None  # its segments are reused
+                vectors = self._files.load_vectors(generation, live)
+                keywords = self._files.load_keywords(generation, live, known)
+                if vectors is None or keywords is None:
+                    if attempt < 4 and self.generation != generation:
+                        continue  # a commit replaced the files meanwhile: load the new ones
+                    # Not written yet (a writer between its commit and its files, or killed
+                    # there), damaged or stale: built from the store, the source of truth.
+                    if vectors is None:
+                        vectors = self._files.build_vectors(live)
+                        vectors.restrict(live)  # a commit since the snapshot: its chunks left out
+                    if keywords is None:
+                        keywords = self._files.build_keywords(live)
+                    if self._lock_handle is not None:
+                        self._files.save(generation, vectors, keywords)
+                self._loaded = (generation, vectors, keywords)
+                return vectors, keywords
+        raise AssertionError("unreachable")
 
     def derived_current(self) -> bool:
         """Whether the current generation's search files and manifest are all on disk."""
@@ -290,23 +283,14 @@ class Index:
             return False
         return manifest.get("generation") == generation
 
-    def _build_vectors(self, kind: str) -> VectorIndex:
-        ids, vectors = self.store.all_vectors(self.dim)
-        return VectorIndex.build(ids, vectors, self.dim, kind)
-
     def commit_generation(self, stats: dict) -> None:
         """After the store's transaction: write derived files for the new generation, drop old
-        ones. Each is written to a temporary name and renamed, so a kill leaves no half file."""
-        generation = self.generation
-        kind = resolve_index_type(self.meta.get("index_type", "auto"), self.store.count_chunks())
-        vectors, keywords = self._build_vectors(kind), self._build_keywords()
-        vectors.save(self._vector_path(generation))
-        keywords.save(self._keyword_path(generation))
-        self._loaded = {"vectors": (generation, vectors), "keywords": (generation, keywords)}
-        keep = {self._vector_path(generation).name, self._keyword_path(generation).name}
-        for old in [*self.directory.glob("vectors-*.faiss"), *self.directory.glob("keyword-*.npz")]:
-            if old.name not in keep:
-                old.unlink(missing_ok=True)
+        ones. They are updated from the previous generation's (``rag.index.derived``), each
+        written to a temporary name and renamed, so a kill leaves no half file."""
+        generation, live = self.store.snapshot()
+        vectors, keywords = self._files.update(live, self._loaded)
+        self._files.save(generation, vectors, keywords)
+        self._loaded = (generation, vectors, keywords)
         self.write_manifest(stats)
 
     def refresh_derived(self, stats: dict) -> None:
@@ -324,21 +308,6 @@ class Index:
 
     def search_dense(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None):
         return self.vectors().search(query, k, allowed_ids)
-
-
-def _load_current(path: Path, load: Callable, size: Callable, n_chunks: int):
-    """The derived file at ``path`` when it loads and covers the store's ``n_chunks``, else None.
-
-    Missing: a kill between the commit and its write. Unreadable: a writer removed it while
-    this reader was opening it (the generation moved on), or a damaged disk. Wrong size:
-    stale. In every case the caller rebuilds it from the store, the source of truth."""
-    if not path.exists():
-        return None
-    try:
-        loaded = load(path)
-    except Exception:  # FAISS raises RuntimeError, NumPy OSError/ValueError/BadZipFile
-        return None
-    return loaded if size(loaded) == n_chunks else None
 
 
 def _refuse_a_file(directory: Path) -> None:
@@ -379,7 +348,9 @@ def _open_for_write(directory: Path, replace_identity: bool) -> ChunkStore:
     os.replace(directory / STORE_FILE, aside)
     for suffix in ("-wal", "-shm"):
         (directory / (STORE_FILE + suffix)).unlink(missing_ok=True)
-    return _open_store(directory, readonly=False)
+    store = _open_store(directory, readonly=False)
+    DerivedFiles(directory, store).remove_all()  # derived from the store set aside: never a base
+    return store
 
 
 def _remove_temporary_files(directory: Path) -> None:

@@ -4,7 +4,8 @@ SQLite, not pickle: opening an index never executes code from it, and its transa
 make every ingestion all-or-nothing (a killed run leaves the previous state intact).
 The store is the source of truth; the FAISS file and keyword index are derived from it.
 It also holds ``staged_vectors``: embeddings computed by a run that has not committed
-yet, so a run killed while embedding resumes without redoing the work.
+yet, so a run killed while embedding resumes without redoing the work. A chunk's rowid is
+never reused (``rowid_high``): the derived files are updated by rowid, commit after commit.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ CREATE INDEX IF NOT EXISTS chunks_text_key ON chunks(text_key);
 CREATE TABLE IF NOT EXISTS staged_vectors (text_key TEXT PRIMARY KEY, vector BLOB NOT NULL);
 """
 
+# The meta key holding the highest chunk rowid ever given (``ChunkStore.rowid_high``).
+ROWID_HIGH = "rowid_high"
 _CHUNK_COLUMNS = 'id, chunk_id, doc_id, source, start, "end", page, page_end, heading_path, text'
 
 
@@ -174,16 +177,49 @@ class ChunkStore:
             )
             for c, key, term, vec in zip(chunks, text_keys, terms, vectors, strict=True)
         ]  # fmt: skip
+        first = self.rowid_high() + 1
         self._db.executemany(
-            'INSERT INTO chunks (chunk_id, doc_id, source, ord, start, "end", page, page_end, heading_path, '
-            "text, text_key, terms, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            'INSERT INTO chunks (id, chunk_id, doc_id, source, ord, start, "end", page, page_end, heading_path, '
+            "text, text_key, terms, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(first + i, *row) for i, row in enumerate(rows)],
         )
+        if rows:
+            self.set_meta({ROWID_HIGH: str(first + len(rows) - 1)})
 
-    def iter_sentence_terms(self) -> Iterator[tuple[int, list[list[str]]]]:
-        """Per chunk, its sentences' analysed terms (stored as "t t|t t t|...")."""
-        for rowid, terms in self._db.execute("SELECT id, terms FROM chunks ORDER BY id"):
+    def rowid_high(self) -> int:
+        """The highest chunk rowid ever given. Rowids are never reused (``add_chunks`` numbers
+        past it), so the derived files can be updated by rowid: an id means one chunk forever."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (ROWID_HIGH,)).fetchone()
+        largest = self._db.execute("SELECT MAX(id) FROM chunks").fetchone()[0]
+        return max(int(row[0]) if row else 0, largest or 0)
+
+    def keep_rowids_unique(self) -> None:
+        """Record the highest rowid (a writer's first step on a store older than ``ROWID_HIGH``),
+        before any deletion can lower ``MAX(id)``."""
+        if ROWID_HIGH not in self.get_meta():
+            with self.transaction():
+                self.set_meta({ROWID_HIGH: str(self.rowid_high())})
+
+    def iter_sentence_terms(self, after: int = 0) -> Iterator[tuple[int, list[list[str]]]]:
+        """Per chunk (rowid above ``after``), its sentences' analysed terms ("t t|t t t|...")."""
+        for rowid, terms in self._db.execute("SELECT id, terms FROM chunks WHERE id > ? ORDER BY id", (after,)):
             yield rowid, [sentence.split() for sentence in terms.split("|")]
+
+    def snapshot(self) -> tuple[int, np.ndarray]:
+        """The generation and the sorted rowids of its chunks, read in one transaction: a
+        commit meanwhile cannot pair one generation's number with another's chunks."""
+        own = not self._db.in_transaction
+        if own:
+            self._db.execute("BEGIN")
+        try:
+            generation = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            # One string from SQLite and one parse: several times faster than a row per id.
+            joined = self._db.execute("SELECT group_concat(id) FROM (SELECT id FROM chunks ORDER BY id)").fetchone()[0]
+            ids = np.array(joined.split(","), dtype=np.int64) if joined else np.zeros(0, dtype=np.int64)
+        finally:
+            if own:
+                self._db.execute("COMMIT")
+        return int(generation[0]) if generation else 0, ids
 
     def document_slice(self, doc_id: str, start: int, end: int) -> str:
         row = self._db.execute(
@@ -223,9 +259,10 @@ class ChunkStore:
         )
         return [_chunk_from_row(row)[1] for row in rows]
 
-    def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    def all_vectors(self, dim: int, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Rowids and vectors of the chunks whose rowid is above ``after``, by rowid."""
         ids, blobs = [], []
-        for rowid, blob in self._db.execute("SELECT id, vector FROM chunks ORDER BY id"):
+        for rowid, blob in self._db.execute("SELECT id, vector FROM chunks WHERE id > ? ORDER BY id", (after,)):
             ids.append(rowid)
             blobs.append(blob)
         vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)

@@ -2,6 +2,12 @@
 
 The vectors' source of truth is the chunk store; this file is a derived, rebuildable
 artefact written atomically next to it. It does not know about chunks or documents.
+
+A commit updates the previous generation's index (``updated``) rather than rebuilding it:
+new rowids are added; removed ones are deleted from a flat index, and kept in an HNSW graph
+(which cannot delete) as tombstones, excluded from every search by an ID selector. The
+tombstones are not stored: they are the index's ids the store no longer has (``restrict``;
+rowids are never reused). Past ``MAX_TOMBSTONES`` of the graph the caller rebuilds it.
 """
 
 from __future__ import annotations
@@ -12,12 +18,19 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import MissingDependencyError
+from rag.index.segments import isin_sorted
 
 # Past this many vectors an exact scan costs more than HNSW's small recall loss.
 HNSW_THRESHOLD = 200_000
 # How many stored vectors (evenly spread) estimate the spread of a query's scores.
 STATS_SAMPLE = 4096
 INDEX_TYPES = ("auto", "flat", "hnsw")
+# HNSW parameters, measured against exact search on 100k synthetic 384-d unit vectors, clustered
+# and anisotropic like E5's (mean cosine of two random vectors 0.74): recall@10 0.981 (efC 80:
+# 0.960; efSearch 128: 0.969), 2 ms a query on one core; 1.000 on tighter clusters (cosine 0.87).
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 160, 256
+# Past this fraction of removed vectors in an HNSW graph, a commit rebuilds it.
+MAX_TOMBSTONES = 0.1
 
 
 def _faiss():
@@ -39,18 +52,20 @@ def resolve_index_type(requested: str, n_vectors: int) -> str:
 class VectorIndex:
     """Inner-product search over unit vectors keyed by int64 ids."""
 
-    def __init__(self, index, kind: str):
+    def __init__(self, index, kind: str, tombstones: np.ndarray | None = None):
         self._index = index
         self.kind = kind
+        self.tombstones = np.zeros(0, dtype=np.int64) if tombstones is None else np.unique(tombstones)
         self._sample: np.ndarray | None = None
+        self._live_selector: tuple | None = None
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, dim: int, kind: str = "flat") -> VectorIndex:
         faiss = _faiss()
         if kind == "hnsw":
-            base = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-            base.hnsw.efConstruction = 80
-            base.hnsw.efSearch = 128
+            base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            base.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            base.hnsw.efSearch = HNSW_EF_SEARCH
         else:
             base = faiss.IndexFlatIP(dim)
         index = faiss.IndexIDMap2(base)
@@ -59,8 +74,54 @@ class VectorIndex:
         return cls(index, kind)
 
     @classmethod
-    def load(cls, path: Path, kind: str) -> VectorIndex:
-        return cls(_faiss().read_index(str(path)), kind)
+    def load(cls, path: Path, kind: str | None = None) -> VectorIndex:
+        """The index saved at ``path``; ValueError when it is not of ``kind`` (when given)."""
+        faiss = _faiss()
+        index = faiss.read_index(str(path))
+        inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else None
+        found = "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat" if isinstance(inner, faiss.IndexFlat) else None
+        if found is None or (kind is not None and found != kind):
+            raise ValueError(f"{path.name} holds a {found or 'foreign'} index, not {kind}")
+        return cls(index, found)
+
+    @property
+    def dim(self) -> int:
+        return int(self._index.d)
+
+    def ids(self) -> np.ndarray:
+        """Every rowid in the index, tombstones included, in insertion order."""
+        return _faiss().vector_to_array(self._index.id_map).astype(np.int64)
+
+    def restrict(self, live_ids: np.ndarray) -> bool:
+        """Take the store's sorted ``live_ids`` as the live ones (the others become tombstones);
+        False when some live id is missing from the index (it is stale)."""
+        ids = self.ids()
+        live = isin_sorted(ids, live_ids)
+        self.tombstones = np.sort(ids[~live])
+        self._sample, self._live_selector = None, None
+        return int(live.sum()) == len(live_ids)
+
+    def updated(
+        self, new_ids: np.ndarray, new_vectors: np.ndarray, live_ids: np.ndarray, copy: bool = True
+    ) -> VectorIndex:
+        """This index with ``new_ids`` added and every id not in the sorted ``live_ids`` removed
+        (a flat index deletes them; an HNSW graph keeps them as tombstones), as a copy unless
+        ``copy`` is False: searches may be using this one."""
+        faiss = _faiss()
+        index = faiss.clone_index(self._index) if copy else self._index
+        gone = self.ids()
+        gone = gone[~isin_sorted(gone, live_ids)]
+        tombstones = gone
+        if self.kind == "flat" and len(gone):
+            index.remove_ids(faiss.IDSelectorBatch(gone))
+            tombstones = None
+        if len(new_ids):
+            index.add_with_ids(np.ascontiguousarray(new_vectors, dtype=np.float32), np.asarray(new_ids, np.int64))
+        return VectorIndex(index, self.kind, tombstones)
+
+    @property
+    def tombstone_fraction(self) -> float:
+        return len(self.tombstones) / self._index.ntotal if self._index.ntotal else 0.0
 
     def save(self, path: Path) -> None:
         """Write to ``path`` atomically: a crash leaves either the old file or the new one."""
@@ -71,23 +132,34 @@ class VectorIndex:
         os.replace(tmp, path)
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        """The number of live vectors (tombstones left out)."""
+        return int(self._index.ntotal) - len(self.tombstones)
 
     def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top ``k`` (id, score) by inner product, best first; ``allowed_ids`` restricts the ids."""
         if k <= 0 or len(self) == 0:
             return []
         faiss = _faiss()
-        params = None
+        params, selectors = None, []
         if allowed_ids is not None:
-            if len(allowed_ids) == 0:
+            allowed = np.asarray(allowed_ids, dtype=np.int64)
+            if len(self.tombstones):
+                allowed = allowed[~isin_sorted(allowed, self.tombstones)]
+            if len(allowed) == 0:
                 return []
-            selector = faiss.IDSelectorBatch(np.asarray(allowed_ids, dtype=np.int64))
-            params = (
-                faiss.SearchParametersHNSW(sel=selector, efSearch=max(128, k))
-                if self.kind == "hnsw"
-                else faiss.SearchParameters(sel=selector)
-            )
+            selectors.append(faiss.IDSelectorBatch(allowed))
+        elif len(self.tombstones):
+            if self._live_selector is None:  # built once per generation, not per search
+                removed = faiss.IDSelectorBatch(self.tombstones)
+                self._live_selector = (removed, faiss.IDSelectorNot(removed))  # the inner one kept alive
+            selectors.extend(self._live_selector)
+        if self.kind == "hnsw":  # efSearch from here, not from the file: files of older settings too
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = max(HNSW_EF_SEARCH, k)
+        elif selectors:
+            params = faiss.SearchParameters()
+        if selectors:
+            params.sel = selectors[-1]
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         scores, ids = self._index.search(query, min(k, len(self)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
@@ -97,6 +169,8 @@ class VectorIndex:
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         found: dict[int, float] = {}
         for i in ids:
+            if len(self.tombstones) and isin_sorted(np.asarray([int(i)]), self.tombstones)[0]:
+                continue
             try:
                 found[int(i)] = float(self._index.reconstruct(int(i)) @ query)
             except RuntimeError:  # not in the index
@@ -109,7 +183,8 @@ class VectorIndex:
         if self._sample is None:
             n = len(self)
             inner = _faiss().downcast_index(self._index.index)
-            positions = np.unique(np.linspace(0, n - 1, min(n, STATS_SAMPLE)).astype(np.int64)) if n else []
+            live = np.flatnonzero(~isin_sorted(self.ids(), self.tombstones)) if len(self.tombstones) else np.arange(n)
+            positions = live[np.unique(np.linspace(0, n - 1, min(n, STATS_SAMPLE)).astype(np.int64))] if n else []
             self._sample = (
                 np.stack([inner.reconstruct(int(p)) for p in positions]).astype(np.float32)
                 if len(positions)

@@ -99,3 +99,53 @@ def test_exact_scores_and_score_spread(tmp_path, kind):
         assert (mean, std) == pytest.approx((float((vectors @ query).mean()), float((vectors @ query).std())), abs=1e-6)
     empty = VectorIndex.build(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), 4)
     assert empty.score_stats(np.ones(4, np.float32)) == (0.0, 0.0) and empty.scores(np.ones(4, np.float32), [1]) == {}
+
+
+# -- incremental updates: added ids, removed ones, tombstones --------------------------------
+def _live_oracle(vectors, ids, live, query, k):
+    keep = np.isin(ids, live)
+    return _oracle(vectors[keep], ids[keep], query, k)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_updated_index_searches_as_one_rebuilt_from_scratch(kind):
+    rng = np.random.default_rng(21)
+    vectors = _unit(rng, 600, 16)
+    ids = np.arange(1, 601, dtype=np.int64) * 2  # rowids with gaps
+    index = VectorIndex.build(ids[:400], vectors[:400], 16, kind)
+    live = np.sort(np.setdiff1d(ids, rng.choice(ids[:400], 30, replace=False)))  # 30 removed, 200 added
+    updated = index.updated(ids[400:], vectors[400:], live)
+    assert len(index) == 400  # the previous generation's index is left as it was
+    assert updated.restrict(live) and len(updated) == len(live)
+    assert len(updated.tombstones) == (30 if kind == "hnsw" else 0)
+    rebuilt = VectorIndex.build(live, vectors[np.isin(ids, live)], 16, kind)
+    allowed = np.sort(rng.choice(live, 80, replace=False))
+    for query in _unit(rng, 15, 16):
+        want = _live_oracle(vectors, ids, live, query, 10)
+        for candidate in (updated, rebuilt):
+            got = candidate.search(query, 10)
+            assert [i for i, _ in got] == [i for i, _ in want]
+            np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=1e-5, atol=1e-5)
+        with_removed = np.union1d(allowed, np.setdiff1d(ids, live)[:5])  # a filter naming removed ids
+        assert [i for i, _ in updated.search(query, 10, with_removed)] == [
+            i for i, _ in _live_oracle(vectors, ids, allowed, query, 10)
+        ]
+        assert updated.score_stats(query) == pytest.approx(rebuilt.score_stats(query), abs=1e-6)
+    removed = int(np.setdiff1d(ids[:400], live)[0])
+    assert removed not in updated.scores(vectors[0], [removed, int(live[0])])
+
+
+def test_restrict_finds_tombstones_and_stale_files(tmp_path):
+    rng = np.random.default_rng(22)
+    vectors = _unit(rng, 100, 8)
+    ids = np.arange(100, dtype=np.int64)
+    index = VectorIndex.build(ids, vectors, 8, "hnsw")
+    index.save(tmp_path / "v.faiss")
+    loaded = VectorIndex.load(tmp_path / "v.faiss")
+    assert loaded.kind == "hnsw" and loaded.dim == 8
+    assert loaded.restrict(ids[10:]) and loaded.tombstones.tolist() == list(range(10))
+    assert loaded.tombstone_fraction == pytest.approx(0.1) and len(loaded) == 90
+    assert all(i >= 10 for i, _ in loaded.search(vectors[3], 20))
+    assert not loaded.restrict(np.arange(10, 101, dtype=np.int64))  # 100: a chunk the file lacks
+    with pytest.raises(ValueError, match="not flat"):
+        VectorIndex.load(tmp_path / "v.faiss", "flat")
