@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from eval.answer_metrics import keyword_hits
 from eval.inputs import command_parser, load_split, run_command
 from eval.metrics import COVERAGE_THRESHOLD, coverage, percentile
-from rag.answering.skips import introducing, titles_of
+from rag.answering.skips import introducing
 from rag.errors import RagError
 
 RANKINGS = ("support", "support+likelihood")
@@ -44,7 +44,7 @@ RANKINGS = ("support", "support+likelihood")
 def _measure(locator, question, hits) -> tuple[dict, list]:
     texts = [h.chunk.text for h in hits]
     started = time.perf_counter()
-    ranked = locator.rank(question.question, texts, skip=introducing(texts, titles_of(hits)))
+    ranked = locator.rank(question.question, texts, skip=introducing(texts))
     seconds = time.perf_counter() - started
     first = [texts[w.passage][w.span[0] : w.span[1]] for w in ranked[:3]]
     gold = bool(ranked) and any(coverage(q, [texts[ranked[0].passage]]) >= COVERAGE_THRESHOLD for q in question.quotes)

@@ -24,7 +24,7 @@ import re
 
 from rag.answering.checks import shortfall
 from rag.answering.question import referents
-from rag.answering.skips import about, either, instructing, introducing, not_answering, titles_of
+from rag.answering.skips import about, either, instructing, introducing, not_answering
 from rag.text.markers import strip_markers
 from rag.types import Citation, Hit, SentenceCheck
 
@@ -52,9 +52,7 @@ class Finisher:
         quotes: list[SentenceCheck] = []
         answering: set[int] = set()
         for part, names in referents(question):
-            skip = either(
-                not_answering(part, texts, question, titles_of(shown)), about(names, texts), instructing(texts)
-            )
+            skip = either(not_answering(part, texts, question), about(names, texts), instructing(texts))
             ranked = self.locator.rank(part, texts, answer=claim, skip=skip, asked=question)
             if not ranked:
                 continue
@@ -77,12 +75,12 @@ class Finisher:
         texts = [h.chunk.text for h in shown]
         quotes: list[SentenceCheck] = []
         for part, names in referents(question):
-            skip = either(introducing(texts, titles_of(shown)), about(names, texts), instructing(texts))
+            skip = either(introducing(texts), about(names, texts), instructing(texts))
             ranked = self.locator.rank(part, texts, skip=skip, asked=question)
             if ranked and quoted(quotes, ranked[0]):
                 # Its best window is quoted already: enough if the quotes give what it asks,
                 # else its best window elsewhere that does.
-                falls_short = not_answering(part, texts, question, titles_of(shown))
+                falls_short = not_answering(part, texts, question)
                 ranked = (
                     []
                     if not shortfall(part, as_answered(quotes, texts), question)

@@ -4,8 +4,8 @@
 A ``skip`` is a function ``(passage_index, span) -> bool``: True leaves that window out.
 
 - ``introducing``: windows that end with a heading or hold a question (``rag.text.layout.
-  introduces``), or lie inside a section title the reader recorded (``titles_of``): they
-  introduce what they leave out, and they match the question's words better than the answer does;
+  introduces``): they introduce what they leave out, and they match the question's words better
+  than the answer does;
 - ``not_answering``: those, and windows that do not give what the question asks
   (``rag.answering.checks.shortfall``);
 - ``about``: for a part of a compound question that is about names it does not write, the
@@ -26,41 +26,22 @@ from rag.text.layout import introduces
 from rag.text.sentences import split_sentences
 
 
-_TITLE_PART = 20  # characters: a shorter window inside a title may be a common phrase of the body
-
-
-def titles_of(hits) -> tuple[str, ...]:
-    """The section titles (every level of ``heading_path``) of the hits' chunks, spaces collapsed."""
-    return tuple(dict.fromkeys(" ".join(t.split()) for h in hits for t in h.chunk.heading_path if t.strip()))
-
-
-def _in_title(window: str, titles: tuple[str, ...]) -> bool:
-    """Whether ``window`` is a title, or a sentence of one (a title that asks a question in two
-    sentences is cut by the sentence splitter: « 3.2.1. Je sais que X est basée sur Debian. Donc
-    puis-je ... ? »). A title names what its section is about; the answer is in the section."""
-    text = " ".join(window.lstrip("# \t").split())
-    return bool(text) and any(text == t or (len(text) >= _TITLE_PART and text in t) for t in titles)
-
-
-def introducing(passages: list[str], titles: tuple[str, ...] = ()):
+def introducing(passages: list[str]):
     """Windows ending with a heading, or holding a question (a document's question heads its
-    answer: « Comment est calculé le score ELO ? »), or lying inside a section title (``titles``,
-    from ``titles_of``). The likelihood of a question after a window that holds it is high,
-    whatever follows."""
-    return lambda i, span: (
-        introduces(passages[i][span[0] : span[1]]) or _in_title(passages[i][span[0] : span[1]], titles)
-    )
+    answer: « Comment est calculé le score ELO ? »). The likelihood of a question after a
+    window that holds it is high, whatever follows."""
+    return lambda i, span: introduces(passages[i][span[0] : span[1]])
 
 
-def not_answering(question: str, passages: list[str], whole: str | None = None, titles: tuple[str, ...] = ()):
+def not_answering(question: str, passages: list[str], whole: str | None = None):
     """Windows that introduce (``introducing``) or that do not give what ``question`` asks
     (no number for « combien »...; ``whole``: the compound question ``question`` is part of).
     For the excerpt that ends an accepted answer, not for the located answer, which has no
     accepted draft behind it: there, the best window must give what is asked, not merely some
     window."""
-    heads = introducing(passages, titles)
     return lambda i, span: (
-        heads(i, span) or bool(shortfall(question, [(passages[i][span[0] : span[1]], [passages[i]])], whole))
+        introduces(passages[i][span[0] : span[1]])
+        or bool(shortfall(question, [(passages[i][span[0] : span[1]], [passages[i]])], whole))
     )
 
 

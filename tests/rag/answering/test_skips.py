@@ -54,26 +54,3 @@ def test_a_part_about_an_earlier_name_is_answered_from_what_writes_that_name():
     assert skip(0, spans["Le BrasEro mesure trois mètres."])
     assert skip(0, spans["Sa taille étonne."])  # after a sentence about the BrasEro
     assert _about((), [fb12]) is None and _about(("Dupont-9",), [other]) is None  # nothing to go by
-
-
-def test_a_window_inside_a_section_title_is_no_answer():
-    # A title asking its question in two sentences: the splitter cuts it, its first sentence reads
-    # like a statement, yet it only names what the section under it answers.
-    from types import SimpleNamespace
-
-    from rag.answering.skips import titles_of
-
-    title = "2.1. Le four FB-12 chauffe au bois. Peut-on y cuire du pain de seigle ?"
-    passage = f"{title}\n\nOui : le seigle cuit à 230 degrés, vingt minutes de plus que le froment."
-    hits = [SimpleNamespace(chunk=SimpleNamespace(heading_path=("2. Les fours", f"  {title} ")))]
-    titles = titles_of(hits)
-    assert titles == ("2. Les fours", title)
-    first = (0, passage.index(" Peut-on"))
-    body = (passage.index("Oui"), len(passage))
-    assert not introducing([passage])(0, first)  # from its words alone, it reads like a statement
-    assert introducing([passage], titles)(0, first)
-    assert _not_answering("Peut-on cuire du seigle dans le FB-12 ?", [passage], titles=titles)(0, first)
-    assert not introducing([passage], titles)(0, body)
-    short = "Le four"  # a short phrase that a title holds may be the body's own words
-    assert not introducing([short], ("2.2. Le four à pain",))(0, (0, len(short)))
-    assert introducing([short], ("Le four",))(0, (0, len(short)))  # but a whole title is a title
