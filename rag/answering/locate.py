@@ -27,8 +27,10 @@ windows; before fuller copies came first and windows holding a question were lef
 takes about 3.5 s on 2 CPU cores. Tried and not kept (no gain on dev): a yes/no relevance
 judgement by the same model, removing duplicate windows from the pool, the window's preceding
 sentences as context, other reductions of the per-token scores, a later part of a compound
-question ranked with the names its earlier parts give (``rag.answering.skips.about`` leaves out the windows
-about other names instead).
+question ranked with the names its earlier parts give (``rag.answering.skips.about`` leaves out
+the windows about other names instead). Nor, measured on both sets: leaving out the windows that
+lie inside a section title of the hits' heading paths (Debian FAQ: citation precision 56.8% ->
+53.3%, answers covering a gold quote 55.4% -> 52.9%, false refusals 4 -> 2 of 121; dev unchanged).
 
 This module does not choose what to show or refuse (``rag.answering.answerer``).
 """
