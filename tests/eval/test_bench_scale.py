@@ -63,7 +63,10 @@ def test_harness_reports_every_measure(tmp_path):
     added = result["add_1pct"]
     assert added["chunks"] >= 1 and added["total_s"] > 0 and added["over_full_build"] > 0
     vectors = report["vectors"]
-    assert -1 <= vectors["synthetic_vs_real_cosine_mean"] <= 1
+    assert (
+        vectors["set_size"] == 40
+        and -1 <= vectors["made"]["mean_cosine"] <= vectors["made"]["nearest_cosine_mean"] <= 1
+    )
     table = bench_scale.markdown(report["results"])
     assert table.count("\n| 1") >= 2 or table.count("| 15") >= 2
 
