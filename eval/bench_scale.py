@@ -259,7 +259,7 @@ def run(sizes: list[int], cache: Path, sample: int, n_queries: int, embedder, fo
         "query_examples": [t for t, _ in queries[:4]],
         "hnsw_threshold": HNSW_THRESHOLD,
         "corpus": corpus.describe(),
-        "vectors": describe_vectors(corpus, sample_vectors, terms),
+        "vectors": describe_vectors(corpus, sample_vectors, terms, np.stack([v for _, v in queries])),
         "bars_at_1m": BARS,
         "results": results,
     }
