@@ -176,27 +176,33 @@ def serve(directory: Path, query_file: Path, threads: int | None = None) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_size(builder: Builder, size: int, directory: Path, query_file: Path, vectors, force_max: int) -> dict:
+def build(builder: Builder, size: int, directory: Path, queries: np.ndarray, force_max: int) -> dict:
+    """A fresh index of ``size`` chunks: build times, then recall (its memory freed on return)."""
     shutil.rmtree(directory, ignore_errors=True)
     _reset_peak_rss()
     log(f"size {size}: building in {directory}")
     with builder.open(directory) as index:
         added = builder.add(index, 0, size)
         derived_s = commit(index, {"bench": "scale", "chunks": added["chunks"]})
-        build = {"store_insert_s": round(added["store_s"], 2), "derived_s": round(derived_s, 2)}
-        build["total_s"] = round(added["store_s"] + derived_s, 2)
-        log(f"size {size}: {added['chunks']} chunks built {build}; recall")
-        recall = recall_at_10(index, vectors, force_hnsw=size <= force_max)
-    result = {"size": size, "chunks": added["chunks"], "documents": added["documents"], "build": build}
-    result["build"]["builder_peak_rss_mb"] = _peak_rss_mb()
+        times = {"store_insert_s": round(added["store_s"], 2), "derived_s": round(derived_s, 2)}
+        times["total_s"] = round(added["store_s"] + derived_s, 2)
+        log(f"size {size}: {added['chunks']} chunks built {times}; recall")
+        recall = recall_at_10(index, queries, force_hnsw=size <= force_max)
+    times["builder_peak_rss_mb"] = _peak_rss_mb()
+    result = {"size": size, "chunks": added["chunks"], "documents": added["documents"], "build": times}
+    return {**result, "recall": recall, "last_doc": added["last_doc"], "derived_s": derived_s}
+
+
+def run_size(builder: Builder, size: int, directory: Path, query_file: Path, queries, force_max: int) -> dict:
+    result = build(builder, size, directory, queries, force_max)
+    last_doc, derived_s, build_s = result.pop("last_doc"), result.pop("derived_s"), result["build"]["total_s"]
     result["disk"] = disk(directory)
-    result["recall"] = recall
     log(f"size {size}: serving")
     result["serve"] = serve(directory, query_file)
     result["serve_1_thread"] = serve(directory, query_file, threads=1)
     log(f"size {size}: adding 1%")
     with builder.open(directory) as index:
-        more = builder.add(index, added["last_doc"], max(1, size // 100))
+        more = builder.add(index, last_doc, max(1, size // 100))
         more_derived = commit(index, {"bench": "scale", "chunks": more["chunks"]})
     add_total = more["store_s"] + more_derived
     result["add_1pct"] = {
@@ -205,7 +211,7 @@ def run_size(builder: Builder, size: int, directory: Path, query_file: Path, vec
         "store_s": round(more["store_s"], 3),
         "derived_s": round(more_derived, 2),
         "total_s": round(add_total, 2),
-        "over_full_build": round(add_total / build["total_s"], 4),
+        "over_full_build": round(add_total / build_s, 4),
         "derived_over_full_derived": round(more_derived / derived_s, 4),
     }
     log(f"size {size}: done")
