@@ -51,7 +51,8 @@ def test_harness_reports_every_measure(tmp_path):
     assert report["corpus"]["chunks_prepared"] >= 150 and report["queries"] == 12
     (result,) = report["results"]
     assert result["chunks"] >= 150 and result["documents"] > 0
-    assert result["build"]["store_insert_s"] > 0 and result["build"]["derived_s"] > 0
+    build = result["build"]  # seconds rounded to 0.01: 150 chunks may insert in less
+    assert build["total_s"] >= build["store_insert_s"] >= 0 and build["total_s"] >= build["derived_s"] > 0
     assert result["disk"]["store_mb"] > 0 and result["disk"]["derived_mb"] > 0
     assert result["recall"]["hnsw"] == "built here (forced)" and 0.5 <= result["recall"]["recall_at_10"] <= 1.0
     serve = result["serve"]
