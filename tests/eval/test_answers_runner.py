@@ -159,7 +159,9 @@ def test_report_has_the_comparison_table(outputs):
     # then the same systems on the tune and held-out parts of the questions, when both are present
     parts = [line.split(" | ")[0] for line in table[3:]]
     assert all(any(part.startswith(f"{s} (") for s in systems) for part in parts)
-    assert table[0].startswith("| rag | 4 | 66.7% | 33.3% | 66.7% | 100.0% | 100.0% | 66.7% | 1/1 | 1/3 (33.3%) | 0 | 0.0% |")
+    assert table[0].startswith(
+        "| rag | 4 | 66.7% | 33.3% | 66.7% | 100.0% | 100.0% | 66.7% | 1/1 | 1/3 (33.3%) | 0 | 0.0% |"
+    )
     assert "| langchain-stuff | 4 | 66.7% | 66.7% | 66.7% | n/a | n/a | n/a | 1/1 | 1/3 (33.3%) | 0 | 33.3% |" in report
     assert "- langchain-stuff: model refused: 2" in report
     assert "- rag: keywords missing: sacs\n" in report

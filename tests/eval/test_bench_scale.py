@@ -54,7 +54,8 @@ def test_harness_reports_every_measure(tmp_path):
     build = result["build"]  # seconds rounded to 0.01: 150 chunks may insert in less
     assert build["total_s"] >= build["store_insert_s"] >= 0 and build["total_s"] >= build["derived_s"] > 0
     assert result["disk"]["store_mb"] > 0 and result["disk"]["derived_mb"] > 0
-    assert result["recall"]["hnsw"] == "built here (forced)" and 0.5 <= result["recall"]["recall_at_10"] <= 1.0
+    # 150 chunks are too few to train pq's codebooks: the forced approximate index stays exact
+    assert result["recall"]["approximate"] == "flat: built here (forced)" and result["recall"]["recall_at_10"] == 1.0
     serve = result["serve"]
     assert serve["queries"] == 12 and serve["vector_index"] == "flat"
     assert set(serve["latency_ms"]) == {"dense", "keyword", "fuse", "fetch", "total_minus_embed"}

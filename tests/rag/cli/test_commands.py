@@ -123,5 +123,7 @@ def test_help_imports_no_model_library():
     import subprocess
     import sys
 
-    code = "import sys, rag.cli; rag.cli.build_parser(); assert not {'torch', 'faiss', 'transformers'} & set(sys.modules)"
+    code = (
+        "import sys, rag.cli; rag.cli.build_parser(); assert not {'torch', 'faiss', 'transformers'} & set(sys.modules)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -71,8 +71,9 @@ def _assert_same_results(got, want, rng):
         assert vectors.score_stats(query) == pytest.approx(rebuilt_vectors.score_stats(query), abs=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
-def test_incremental_commits_search_like_a_rebuild(tmp_path, kind):
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "pq"])
+def test_incremental_commits_search_like_a_rebuild(tmp_path, kind, monkeypatch):
+    monkeypatch.setattr("rag.index.vectors.PQ_MIN_VECTORS", 64)  # every vector is re-scored: exact
     rng = np.random.default_rng(1)
     with Index.open_for_write(tmp_path, "fake", DIM, CHUNKING, index_type=kind) as index:
         _commit(index, rng, add=[(f"d{i}", 20) for i in range(10)])
@@ -124,7 +125,8 @@ def test_a_store_from_before_rowid_high_gets_it_before_any_deletion(tmp_path):
 
 
 def test_hnsw_is_rebuilt_past_the_tombstone_limit_and_on_crossing_the_threshold(tmp_path, monkeypatch):
-    monkeypatch.setattr("rag.index.vectors.HNSW_THRESHOLD", 100)
+    monkeypatch.setattr("rag.index.vectors.LARGE_THRESHOLD", 100)
+    monkeypatch.setattr("rag.index.vectors.LARGE_KIND", "hnsw")
     rng = np.random.default_rng(3)
     with Index.open_for_write(tmp_path, "fake", DIM, CHUNKING) as index:
         _commit(index, rng, add=[(f"d{i}", 10) for i in range(9)])
