@@ -203,7 +203,7 @@ class Index:
 
     def info(self) -> dict:
         meta = self.meta
-        docs = self.store.documents()
+        n_docs, n_pages, n_bytes = self.store.document_totals()
         n_chunks = self.store.count_chunks()
         derived = self._files.names()
         return {
@@ -216,10 +216,10 @@ class Index:
             "created_at": float(meta.get("created_at", 0)),
             "updated_at": float(meta.get("updated_at", 0) or 0),
             "stats": {
-                "documents": len(docs),
+                "documents": n_docs,
                 "chunks": n_chunks,
-                "pages": sum(d.n_pages for d in docs),
-                "bytes": sum(d.size for d in docs),
+                "pages": n_pages,
+                "bytes": n_bytes,
             },
             "analyzer": meta.get("analyzer"),
             "files": [STORE_FILE, *derived],

@@ -14,7 +14,9 @@ from the store (an entry whose rowid the store no longer has is deleted).
 from __future__ import annotations
 
 import os
+import struct
 import uuid
+import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -129,8 +131,8 @@ class Segment:
 
     @classmethod
     def load(cls, path: Path) -> Segment:
-        with np.load(path, allow_pickle=False) as data:
-            return cls(*(data[k] for k in _FIELDS), name=path.name)
+        data = load_npz(path)
+        return cls(*(data[k] for k in _FIELDS), name=path.name)
 
 
 def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -140,6 +142,36 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an uncompressed ``.npz`` (as ``save_npz`` writes), memory-mapped read-only
+    rather than read: a segment's file is never modified, and a commit or a serving process
+    then reads only the pages its searches touch. Anything else is read by ``np.load`` (no
+    pickles either way)."""
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
+        for member in archive.infolist():
+            handle.seek(member.header_offset + 26)  # the local header's name and extra lengths
+            name_length, extra_length = struct.unpack("<HH", handle.read(4))
+            handle.seek(member.header_offset + 30 + name_length + extra_length)
+            version = np.lib.format.read_magic(handle)
+            if member.compress_type != zipfile.ZIP_STORED or version not in ((1, 0), (2, 0)):
+                with np.load(path, allow_pickle=False) as data:
+                    return {key: data[key] for key in data.files}
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(handle)
+            if dtype.hasobject:
+                raise ValueError(f"{path.name} holds Python objects")
+            key = member.filename.removesuffix(".npy")
+            if int(np.prod(shape)) == 0:
+                arrays[key] = np.zeros(shape, dtype=dtype)
+            else:
+                mapped = np.memmap(path, dtype, "r", handle.tell(), shape, "F" if fortran else "C")
+                arrays[key] = np.asarray(mapped)
+    return arrays
 
 
 def isin_sorted(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:

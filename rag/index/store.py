@@ -230,6 +230,11 @@ class ChunkStore:
     def count_documents(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
 
+    def document_totals(self) -> tuple[int, int, int]:
+        """How many documents, their pages and their bytes, summed by SQLite (no list built)."""
+        row = self._db.execute("SELECT COUNT(*), SUM(n_pages), SUM(size) FROM documents").fetchone()
+        return int(row[0]), int(row[1] or 0), int(row[2] or 0)
+
     def count_chunks(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
 

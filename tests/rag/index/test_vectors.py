@@ -82,7 +82,7 @@ def test_pq_rescored_candidates_find_most_of_the_exact_top_and_filter_exactly(mo
         found += len(want & {i for i, _ in got})
         assert all(i in set(live.tolist()) for i, _ in got)
         for i, score in got:
-            assert score == pytest.approx(float(vectors[i - 1] @ query), abs=1e-5)
+            assert score == pytest.approx(float(vectors[i - 1] @ query), abs=1e-3)
         for allowed in (allowed_many, allowed_few):
             got = index.search(query, 5, allowed_ids=allowed)
             expected = _live_oracle(vectors, ids, np.intersect1d(allowed, live), query, 5)
@@ -134,10 +134,13 @@ def test_exact_scores_and_score_spread(tmp_path, kind):
     query = vectors[7]
     for loaded in (index, VectorIndex.load(tmp_path / "v.faiss", kind)):
         got = loaded.scores(query, [1003, 1007, 5])  # 5 is not in the index
+        tolerance = 1e-3 if kind == "pq" else 1e-6  # pq keeps its full vectors in half precision
         assert set(got) == {1003, 1007}
-        assert got[1007] == pytest.approx(1.0) and got[1003] == pytest.approx(float(vectors[3] @ query))
+        assert got[1007] == pytest.approx(1.0, abs=tolerance)
+        assert got[1003] == pytest.approx(float(vectors[3] @ query), abs=tolerance)
         mean, std = loaded.score_stats(query)
-        assert (mean, std) == pytest.approx((float((vectors @ query).mean()), float((vectors @ query).std())), abs=1e-6)
+        want = (float((vectors @ query).mean()), float((vectors @ query).std()))
+        assert (mean, std) == pytest.approx(want, abs=tolerance)
     empty = VectorIndex.build(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), 4)
     assert empty.score_stats(np.ones(4, np.float32)) == (0.0, 0.0) and empty.scores(np.ones(4, np.float32), [1]) == {}
 
@@ -166,7 +169,8 @@ def test_updated_index_searches_as_one_rebuilt_from_scratch(kind):
         for candidate in (updated, rebuilt):
             got = candidate.search(query, 10)
             assert [i for i, _ in got] == [i for i, _ in want]
-            np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=1e-5, atol=1e-5)
+            tolerance = 1e-3 if kind == "pq" else 1e-5
+            np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=tolerance, atol=tolerance)
         with_removed = np.union1d(allowed, np.setdiff1d(ids, live)[:5])  # a filter naming removed ids
         assert [i for i, _ in updated.search(query, 10, with_removed)] == [
             i for i, _ in _live_oracle(vectors, ids, allowed, query, 10)
