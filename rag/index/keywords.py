@@ -91,6 +91,7 @@ class KeywordIndex:
         self._unique: np.ndarray | None = None
         self._norms: list[np.ndarray | None] = [None] * len(self.segments)
         self._deleted: list[np.ndarray | None] = [None] * len(self.segments)
+        self._query_cache: dict = {}  # rag.index.keyword_query's, for this generation
 
     # -- building -----------------------------------------------------------------------
     @classmethod
@@ -214,6 +215,13 @@ class KeywordIndex:
     def search(self, query: str, k: int, allowed_ids: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top ``k`` (id, BM25 score) for the analysed query, best first; zero scores dropped."""
         return self.search_terms(analyze(query), k, allowed_ids)
+
+    def query(self, terms: list[str], k: int, allowed_ids: np.ndarray | None = None):
+        """The keyword stage for the analysed ``terms``: ``top`` k, exact ``get``, ``mean_std``;
+        pruned (MaxScore) when the terms have many postings (``rag.index.keyword_query``)."""
+        from rag.index.keyword_query import query
+
+        return query(self, terms, k, allowed_ids)
 
     def sparse_scores(self, terms: list[str]) -> SparseScores:
         """The score of every chunk a term touches (its best entry); the others score 0.
