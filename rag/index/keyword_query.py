@@ -32,7 +32,7 @@ from collections import Counter
 
 import numpy as np
 
-from rag.index.keywords import KeywordIndex, SparseScores
+from rag.index.keywords import KeywordIndex, SparseScores, _max_per_id
 from rag.index.segments import isin_sorted
 
 # Below this many postings the exact path costs about as much as the pruned path's fixed
@@ -41,6 +41,11 @@ EXACT_POSTINGS = 200_000
 STATS_SAMPLE = 4096
 # Relative margin on every bound comparison, far above float rounding (1e-16 per operation).
 SLACK = 1e-9
+# Pruning that would have to read more than this share of the query's postings in full
+# (merging them) saves less than the exact path costs: the exact path runs instead.
+READ_SHARE = 0.5
+# The statistics' fixed sample: each term's contributions to it are kept for this many terms.
+SAMPLE_TERMS = 256
 
 
 class _Term:
@@ -85,6 +90,7 @@ class KeywordResult:
         self.postings_total = sum(t.n_postings for t in terms)
         self.exact = allowed_ids is not None or self.postings_total <= EXACT_POSTINGS
         self._stats: tuple[float, float] | None = None
+        self.n_completed = 0  # chunks scored in full after pruning
         if self.exact:
             self._scores = index.sparse_scores([t.term for t in terms for _ in range(t.qtf)])
             self.top = index.top(self._scores, k, allowed_ids)
@@ -96,55 +102,47 @@ class KeywordResult:
     def _prune(self, k: int) -> None:
         index = self._index
         self._terms = terms = [t for t in (t.rate(index) for t in self._terms) if t.df > 0]
-        self.n_completed = 0
-        order = sorted(range(len(terms)), key=lambda j: (-terms[j].bound, j))  # rarest first
-        chosen: list[int] = []
-        partial, theta, rest = SparseScores(np.zeros(0, dtype=np.int64), np.zeros(0), index.n_chunks), 0.0, 0.0
-        for n, j in enumerate(order):
-            chosen.append(j)
-            rest = sum(terms[r].bound for r in order[n + 1 :])
-            if rest and sum(terms[e].bound for e in chosen) <= rest:
-                continue  # E alone cannot beat R's bound yet: no need to score it
-            partial = self._partial([terms[e] for e in sorted(chosen)])  # summed in query order
-            theta = _kth(partial.scores, k)
-            if theta > rest * (1 + SLACK):
+        order = sorted(terms, key=lambda t: -t.bound)  # rarest first (stable: query order on ties)
+        entries, theta, n_read = _Entries.empty(), 0.0, 0
+        cap = 0.0  # at least the k-th best chunk over E: each term read raises it by its bound at most
+        while n_read < len(order):
+            if not _reachable(order, n_read, cap, READ_SHARE * self.postings_total):
+                n_read = len(order)  # pruning would not pay: read everything
                 break
-        self.n_exact_terms = len(chosen)
-        self.postings_read = sum(terms[e].n_postings for e in chosen)
-        self._partial_scores, self._rest = partial, [terms[r] for r in order[len(chosen) :]]
-        if not self._rest:  # every term read in full: the partial scores are the scores
-            self._scores = partial
-            self.top = index.top(partial, k)
+            entries = entries.merged(_Entries.read(index, order[n_read]))
+            cap += order[n_read].bound
+            n_read += 1
+            rest = order[n_read:]
+            bound = _margin(sum(t.bound for t in rest))
+            if not rest or cap <= bound:
+                continue  # E alone cannot beat R's bound yet
+            theta = cap = _kth(entries.chunks().scores, k)
+            # No chunk E misses can reach the top; complete the entries that still can by
+            # binary search in R's postings unless reading R in full is about as cheap.
+            if theta > bound and np.count_nonzero(entries.sums + bound >= theta) * len(rest) <= sum(
+                t.n_postings for t in rest
+            ):
+                break
+        self.n_exact_terms = n_read
+        self.postings_read = sum(t.n_postings for t in order[:n_read])
+        self._rest = order[n_read:]
+        if not self._rest:  # every term read in full: the exact path's scores
+            self._scores = index.sparse_scores([t.term for t in terms for _ in range(t.qtf)])
+            self.top = index.top(self._scores, k)
             return
-        self._scores = None
-        bound = partial.scores + rest * (1 + SLACK) + SLACK
-        candidates = np.flatnonzero(bound >= theta)
-        candidates = candidates[np.argsort(-bound[candidates], kind="stable")]
-        done_ids, done_scores, step = [], [], max(4 * k, 256)
-        for start in range(0, len(candidates), step):
-            batch = candidates[start : start + step]
-            batch = batch[bound[batch] >= theta]
-            if not len(batch):
-                break
-            done_ids.append(partial.ids[batch])
-            done_scores.append(self.get(partial.ids[batch]))
-            theta = max(theta, _kth(np.concatenate(done_scores), k))
-        ids = np.concatenate(done_ids) if done_ids else np.zeros(0, dtype=np.int64)
-        scores = np.concatenate(done_scores) if done_scores else np.zeros(0)
-        sort = np.argsort(ids)
-        self.top = index.top(SparseScores(ids[sort], scores[sort], index.n_chunks), k)
-        self.n_completed = len(ids)
-
-    def _partial(self, terms: list[_Term]) -> SparseScores:
-        """Each chunk's best entry summed over ``terms`` only (their live postings in full)."""
-        index, keys, values = self._index, [], []
-        for term in terms:
-            for i, docs, tf in index._postings(term.term)[1]:
-                keys.append(docs.astype(np.int64) + index._offsets[i])
-                values.append(term.qtf * term.idf * tf * (index.k1 + 1.0) / (tf + index._norm(i)[docs]))
-        if not keys:
-            return SparseScores(np.zeros(0, dtype=np.int64), np.zeros(0), index.n_chunks)
-        return index._best_per_chunk_sparse(keys, values)
+        self._scores, self._touched, self._read = None, entries.chunks(), entries
+        # MaxScore's second phase, a term of R at a time over the entries that can still reach
+        # theta (the k-th best chunk lower bound, raised as they gain R's contributions).
+        left = sum(t.bound for t in self._rest)
+        entries = entries.where(entries.sums + _margin(left) >= theta)
+        for term in self._rest:
+            left -= term.bound
+            entries.add(index, term)
+            theta = max(theta, _kth(entries.chunks().scores, k))
+            entries = entries.where(entries.sums + _margin(left) >= theta)
+        pool = np.unique(entries.rowids)  # holds every chunk of the exact top k and its ties
+        self.n_completed = len(pool)
+        self.top = index.top(SparseScores(pool, self.get(pool), index.n_chunks), k)
 
     # -- exact scores of any chunks ---------------------------------------------------------
     def get(self, rowids) -> np.ndarray:
@@ -152,27 +150,28 @@ class KeywordResult:
         rowids = np.asarray(rowids, dtype=np.int64)
         if self._scores is not None:
             return self._scores.get(rowids)
-        index, out = self._index, np.zeros(len(rowids))
-        for i, segment in enumerate(index.segments):
-            sorted_ids, order = segment.entries_by_id
-            lo = np.searchsorted(sorted_ids, rowids, "left")
-            counts = np.searchsorted(sorted_ids, rowids, "right") - lo
-            which = np.flatnonzero(counts)
-            if not len(which):
-                continue
-            counts, firsts = counts[which], np.cumsum(counts[which]) - counts[which]
-            positions = np.repeat(lo[which] - firsts, counts) + np.arange(int(counts.sum()))
-            entries = (positions if order is None else order[positions]).astype(np.int32)
+        return self._summed(_layout(self._index, rowids), len(rowids), self._terms)
+
+    def _summed(self, layout: list, n: int, terms: list[_Term], cache: dict | None = None, base=None) -> np.ndarray:
+        """The best entry of each of ``n`` chunks laid out by ``_layout``, over ``terms`` (each
+        term's contributions kept in ``cache`` when given: the layout is fixed), plus the
+        partial sums of ``base`` (``_Entries``) where it has the entry."""
+        index, out = self._index, np.zeros(n)
+        for at, (i, which, firsts, entries) in enumerate(layout):
             summed = np.zeros(len(entries))
-            for term in self._terms:  # in query order, as the exact path adds them
-                if i not in term.raw:
+            if base is not None and len(base.keys):
+                keys = entries.astype(np.int64) + index._offsets[i]
+                found = np.minimum(np.searchsorted(base.keys, keys), len(base.keys) - 1)
+                summed = np.where(base.keys[found] == keys, base.sums[found], 0.0)
+            for term in terms:  # in query order, as the exact path adds them
+                if cache is None:
+                    summed += _contribution(index, i, entries, term)
                     continue
-                docs, tfs = term.raw[i]
-                at = np.minimum(np.searchsorted(docs, entries), len(docs) - 1)
-                hit = docs[at] == entries
-                if hit.any():
-                    tf, norm = tfs[at[hit]], index._norm(i)[entries[hit]]
-                    summed[hit] += term.qtf * term.idf * tf * (index.k1 + 1.0) / (tf + norm)
+                if (term.term, term.qtf) not in cache:
+                    if len(cache) >= SAMPLE_TERMS:
+                        cache.clear()
+                    cache[term.term, term.qtf] = [_contribution(index, j, e, term) for j, _, _, e in layout]
+                summed += cache[term.term, term.qtf][at]
             if index._alive[i] is not None:
                 summed[~index._alive[i][entries]] = 0.0
             out[which] = np.maximum(out[which], np.maximum.reduceat(summed, firsts))
@@ -187,40 +186,162 @@ class KeywordResult:
         return self._stats
 
     def _estimate(self) -> tuple[float, float]:
-        index, touched = self._index, self._partial_scores.ids
-        n = index.n_chunks
-        if n <= 0:
-            return 0.0, 0.0
-        total, squares = self._stratum(touched, len(touched))
-        n_other = n - len(touched)
-        if n_other > 0:
+        index, touched = self._index, self._touched.ids
+        n, n_other = index.n_chunks, index.n_chunks - len(self._touched.ids)
+        sample = touched
+        if len(touched) > STATS_SAMPLE:
+            sample = touched[np.unique(np.linspace(0, len(touched) - 1, STATS_SAMPLE).astype(np.int64))]
+        # E's part from the first phase's partial sums, R's by binary search
+        total, squares = _sums(
+            self._summed(_layout(index, sample), len(sample), self._rest, base=self._read), len(touched)
+        )
+        if n_other > 0:  # scored by R's terms only: E's do not touch them
             if n_other <= STATS_SAMPLE:
                 others = index.unique_ids[~isin_sorted(index.unique_ids, touched)]
+                scores = self._summed(_layout(index, others), len(others), self._rest)
             else:
-                sample = _live_sample(index)
-                others = sample[~isin_sorted(sample, touched)]
-            other_total, other_squares = self._stratum(others, n_other)
+                others, layout = _live_sample(index)
+                cache = index._query_cache.setdefault("sample terms", {})
+                scores = self._summed(layout, len(others), self._rest, cache)[~isin_sorted(others, touched)]
+            other_total, other_squares = _sums(scores, n_other)
             total, squares = total + other_total, squares + other_squares
         mean = total / n
         return mean, math.sqrt(max(squares / n - mean * mean, 0.0))
 
-    def _stratum(self, ids: np.ndarray, size: int) -> tuple[float, float]:
-        """The sum and sum of squares of the scores of a stratum of ``size`` chunks, from its
-        members ``ids`` (all of them, or an even spread of STATS_SAMPLE when more)."""
-        if not size or not len(ids):
-            return 0.0, 0.0
-        if len(ids) > STATS_SAMPLE:
-            ids = ids[np.unique(np.linspace(0, len(ids) - 1, STATS_SAMPLE).astype(np.int64))]
-        scores = self.get(ids)
-        scale = size / len(ids)
-        return float(scores.sum()) * scale, float((scores * scores).sum()) * scale
+
+class _Entries:
+    """Entries (global positions, sorted), their partial sums and chunk rowids."""
+
+    def __init__(self, keys: np.ndarray, sums: np.ndarray, rowids: np.ndarray):
+        self.keys, self.sums, self.rowids = keys, sums, rowids
+
+    @classmethod
+    def empty(cls) -> _Entries:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def read(cls, index: KeywordIndex, term: _Term) -> _Entries:
+        """The live entries ``term`` touches and its contribution to each (its postings in full)."""
+        parts = []
+        for i, docs, tf in index._postings(term.term)[1]:
+            value = term.qtf * term.idf * tf * (index.k1 + 1.0) / (tf + index._norm(i)[docs])
+            parts.append((docs.astype(np.int64) + index._offsets[i], value, index.segments[i].ids[docs]))
+        return cls(*(np.concatenate(a) for a in zip(*parts))) if parts else cls.empty()
+
+    def merged(self, other: _Entries) -> _Entries:
+        """These entries with ``other``'s (whose keys are distinct) added in."""
+        if not len(self.keys):
+            return other
+        at = np.minimum(np.searchsorted(self.keys, other.keys), len(self.keys) - 1)
+        hit = self.keys[at] == other.keys
+        sums = self.sums.copy()
+        sums[at[hit]] += other.sums[hit]
+        new = ~hit
+        keys = np.concatenate([self.keys, other.keys[new]])
+        order = np.argsort(keys, kind="stable")  # two sorted runs: merged in linear time
+        sums, rowids = np.concatenate([sums, other.sums[new]]), np.concatenate([self.rowids, other.rowids[new]])
+        return _Entries(keys[order], sums[order], rowids[order])
+
+    def where(self, keep: np.ndarray) -> _Entries:
+        return _Entries(self.keys[keep], self.sums[keep], self.rowids[keep])
+
+    def chunks(self) -> SparseScores:
+        """Each chunk's best entry (ids sorted): a lower bound of its score."""
+        ids, best = _max_per_id(self.rowids, self.sums)
+        return SparseScores(ids, best, 0)
+
+    def add(self, index: KeywordIndex, term: _Term) -> None:
+        """Add ``term``'s contribution to each entry, by binary search in its postings."""
+        bounds = np.searchsorted(self.keys, index._offsets)
+        for i, (docs, tfs) in term.raw.items():
+            lo, hi = bounds[i], bounds[i + 1]
+            if lo == hi:
+                continue
+            local = (self.keys[lo:hi] - index._offsets[i]).astype(np.int32)
+            at = np.minimum(np.searchsorted(docs, local), len(docs) - 1)
+            hit = docs[at] == local
+            tf, norm = tfs[at[hit]], index._norm(i)[local[hit]]
+            self.sums[lo:hi][hit] += term.qtf * term.idf * tf * (index.k1 + 1.0) / (tf + norm)
 
 
-def _live_sample(index: KeywordIndex) -> np.ndarray:
-    """STATS_SAMPLE live chunk rowids evenly spread over the sorted ones (one per generation)."""
+def _contribution(index: KeywordIndex, i: int, entries: np.ndarray, term: _Term) -> np.ndarray:
+    """What ``term`` adds to each of segment ``i``'s ``entries``, by binary search."""
+    out = np.zeros(len(entries))
+    if i in term.raw:
+        docs, tfs = term.raw[i]
+        at = np.minimum(np.searchsorted(docs, entries), len(docs) - 1)
+        hit = docs[at] == entries
+        if hit.any():
+            tf, norm = tfs[at[hit]], index._norm(i)[entries[hit]]
+            out[hit] = term.qtf * term.idf * tf * (index.k1 + 1.0) / (tf + norm)
+    return out
+
+
+def _layout(index: KeywordIndex, rowids: np.ndarray) -> list:
+    """Where the entries of ``rowids`` are: per segment holding some, (segment number, which
+    of ``rowids``, where each one's run starts in ``entries``, entries (positions))."""
+    layout = []
+    for i, segment in enumerate(index.segments):
+        sorted_ids, order = segment.entries_by_id
+        if not len(sorted_ids):
+            continue
+        inside = np.flatnonzero((rowids >= sorted_ids[0]) & (rowids <= sorted_ids[-1]))
+        starts = segment.chunk_starts
+        if starts is not None and order is None:  # runs in rowid order: search the chunks, fewer
+            unique = segment.unique_ids
+            at = np.minimum(np.searchsorted(unique, rowids[inside]), len(unique) - 1)
+            found = np.flatnonzero(unique[at] == rowids[inside])
+            at = at[found]
+            lo = starts[at]
+            counts = np.where(at + 1 < len(starts), starts[np.minimum(at + 1, len(starts) - 1)], len(sorted_ids)) - lo
+        else:
+            lo = np.searchsorted(sorted_ids, rowids[inside], "left")
+            counts = np.searchsorted(sorted_ids, rowids[inside], "right") - lo
+            found = np.flatnonzero(counts)
+            lo, counts = lo[found], counts[found]
+        which = inside[found]
+        if len(which):
+            firsts = np.cumsum(counts) - counts
+            positions = np.repeat(lo - firsts, counts) + np.arange(int(counts.sum()))
+            layout.append((i, which, firsts, (positions if order is None else order[positions]).astype(np.int32)))
+    return layout
+
+
+def _sums(scores: np.ndarray, size: int) -> tuple[float, float]:
+    """The sum and sum of squares of a stratum of ``size`` chunks from ``scores`` (all of
+    them, or a sample), scaled up to its size."""
+    if not len(scores):
+        return 0.0, 0.0
+    scale = size / len(scores)
+    return float(scores.sum()) * scale, float((scores * scores).sum()) * scale
+
+
+def _reachable(order: list[_Term], n_read: int, cap: float, budget: float) -> bool:
+    """Whether reading more of ``order`` (the first ``n_read`` read, the k-th best chunk at
+    most ``cap``) within ``budget`` postings could beat the bound of the terms left."""
+    read = sum(t.n_postings for t in order[:n_read])
+    for m in range(n_read, len(order) - 1):
+        read += order[m].n_postings
+        cap += order[m].bound
+        if read > budget:
+            return False
+        if cap > _margin(sum(t.bound for t in order[m + 1 :])):
+            return True
+    return False
+
+
+def _margin(bound: float) -> float:
+    """An upper bound widened by far more than float rounding can move a sum."""
+    return bound * (1 + SLACK) + SLACK if bound else 0.0
+
+
+def _live_sample(index: KeywordIndex) -> tuple[np.ndarray, list]:
+    """STATS_SAMPLE live chunk rowids evenly spread over the sorted ones, and their layout
+    (computed once per generation)."""
     if "sample" not in index._query_cache:
         ids = index.unique_ids
-        index._query_cache["sample"] = ids[np.unique(np.linspace(0, len(ids) - 1, STATS_SAMPLE).astype(np.int64))]
+        ids = ids[np.unique(np.linspace(0, len(ids) - 1, STATS_SAMPLE).astype(np.int64))]
+        index._query_cache["sample"] = (ids, _layout(index, ids))
     return index._query_cache["sample"]
 
 
