@@ -14,7 +14,9 @@ merges segments of the same size tier (amortised, like Lucene's log merge policy
 generation's file ``keyword-<gen>.npz`` only names its segments.
 
 A search is sparse: it reads the postings of the query's terms, sums per entry, and keeps
-each touched chunk's best entry (``SparseScores``); nothing is linear in the corpus.
+each touched chunk's best entry (``SparseScores``); nothing is linear in the corpus. The
+retriever goes through ``query`` (``rag.index.keyword_query``), which gives the same top and
+scores without reading every posting of a query's common terms.
 Analysis is ``rag.text.analysis``; ranking only here.
 """
 

@@ -141,3 +141,17 @@ def test_allowed_ids_take_the_exact_path_even_with_many_postings(monkeypatch):
     allowed = index.unique_ids[::3]
     result = index.query(["t0", "t9"], 20, allowed)
     assert result.exact and result.top == index.search_terms(["t0", "t9"], 20, allowed)
+
+
+def test_statistics_are_exact_when_both_strata_fit_in_the_sample(monkeypatch):
+    """Strata scored in full (no sampling): the pruned path's mean and spread are exact."""
+    monkeypatch.setattr(keyword_query, "EXACT_POSTINGS", 0)
+    monkeypatch.setattr(keyword_query, "STATS_SAMPLE", 10**6)
+    rng = np.random.default_rng(8)
+    index, _ = _index(rng, n=800, commits=3)
+    pruned = 0
+    for terms in _queries(rng, 20):
+        result, reference = index.query(terms, 10), index.sparse_scores(terms)
+        np.testing.assert_allclose(result.mean_std(), reference.mean_std(), rtol=1e-9)
+        pruned += result.n_exact_terms < len(set(terms) - {"absent"})
+    assert pruned >= 5
