@@ -189,11 +189,13 @@ class KeywordResult:
                 if cache is None:
                     summed += _contribution(index, i, entries, term)
                     continue
-                if (term.term, term.qtf) not in cache:
+                kept = cache.get((term.term, term.qtf))  # read once: another search may clear it
+                if kept is None:
+                    kept = [_contribution(index, j, e, term) for j, _, _, e in layout]
                     if len(cache) >= SAMPLE_TERMS:
                         cache.clear()
-                    cache[term.term, term.qtf] = [_contribution(index, j, e, term) for j, _, _, e in layout]
-                summed += cache[term.term, term.qtf][at]
+                    cache[term.term, term.qtf] = kept
+                summed += kept[at]
             if index._alive[i] is not None:
                 summed[~index._alive[i][entries]] = 0.0
             out[which] = np.maximum(out[which], np.maximum.reduceat(summed, firsts))
