@@ -14,7 +14,9 @@ merges segments of the same size tier (amortised, like Lucene's log merge policy
 generation's file ``keyword-<gen>.npz`` only names its segments.
 
 A search is sparse: it reads the postings of the query's terms, sums per entry, and keeps
-each touched chunk's best entry (``SparseScores``); nothing is linear in the corpus.
+each touched chunk's best entry (``SparseScores``); nothing is linear in the corpus. The
+retriever goes through ``query`` (``rag.index.keyword_query``), which gives the same top and
+scores without reading every posting of a query's common terms.
 Analysis is ``rag.text.analysis``; ranking only here.
 """
 
@@ -91,6 +93,7 @@ class KeywordIndex:
         self._unique: np.ndarray | None = None
         self._norms: list[np.ndarray | None] = [None] * len(self.segments)
         self._deleted: list[np.ndarray | None] = [None] * len(self.segments)
+        self._query_cache: dict = {}  # rag.index.keyword_query's, for this generation
 
     # -- building -----------------------------------------------------------------------
     @classmethod
@@ -214,6 +217,13 @@ class KeywordIndex:
     def search(self, query: str, k: int, allowed_ids: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top ``k`` (id, BM25 score) for the analysed query, best first; zero scores dropped."""
         return self.search_terms(analyze(query), k, allowed_ids)
+
+    def query(self, terms: list[str], k: int, allowed_ids: np.ndarray | None = None):
+        """The keyword stage for the analysed ``terms``: ``top`` k, exact ``get``, ``mean_std``;
+        pruned (MaxScore) when the terms have many postings (``rag.index.keyword_query``)."""
+        from rag.index.keyword_query import query
+
+        return query(self, terms, k, allowed_ids)
 
     def sparse_scores(self, terms: list[str]) -> SparseScores:
         """The score of every chunk a term touches (its best entry); the others score 0.

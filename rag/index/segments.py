@@ -2,8 +2,8 @@
 
 A segment holds the entries (windows of a chunk's sentences) of the chunks added by one
 commit, or of several segments merged: per entry its chunk rowid and length, and per term
-the entries that use it with their term frequency (a term-major layout, so a query reads
-only the postings of its own terms). A segment stores no statistic that depends on the
+the entries that use it, in increasing entry order, with their term frequency (a term-major
+layout, so a query reads only the postings of its own terms, or binary-searches them). A segment stores no statistic that depends on the
 other segments (N, average length, document frequency): ``rag.index.keywords`` combines
 them over the live segments at load time, so scores equal those of one index built over
 the same chunks. Written once as ``kwseg-<token>.npz`` (loaded with ``allow_pickle=False``:
@@ -37,6 +37,7 @@ class Segment:
         self.term_index = {term: i for i, term in enumerate(vocab.tolist())}
         self._unique: np.ndarray | None = None
         self._starts: np.ndarray | bool | None = None
+        self._by_id: tuple[np.ndarray, np.ndarray | None] | None = None
 
     @classmethod
     def build(cls, docs: Iterable[tuple[int, list[str]]]) -> Segment:
@@ -114,6 +115,18 @@ class Segment:
             starts = np.flatnonzero(np.r_[True, self.ids[1:] != self.ids[:-1]]) if len(self.ids) else self.ids
             self._starts = starts if len(starts) == len(self.unique_ids) else False
         return None if self._starts is False else self._starts
+
+    @property
+    def entries_by_id(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The entries' rowids sorted, and the entry positions in that order (None when the
+        entries are already in rowid order): a chunk's entries by binary search (computed once)."""
+        if self._by_id is None:
+            if len(self.ids) < 2 or bool(np.all(self.ids[1:] >= self.ids[:-1])):
+                self._by_id = (self.ids, None)
+            else:
+                order = np.argsort(self.ids, kind="stable")
+                self._by_id = (self.ids[order], order.astype(np.int32))
+        return self._by_id
 
     @property
     def unique_ids(self) -> np.ndarray:

@@ -8,7 +8,9 @@ ahead a passage is, so a chunk that is the one clear keyword match wins even whe
 dense stage ranks it low (measured on the dev set: MRR@10 0.75 -> 0.83, recall@5 +6 points).
 Nothing per query is linear in the corpus: the keyword scores are sparse (the chunks the
 query's terms touch; every other chunk scores 0), and their mean and spread over all chunks
-come from the touched chunks' sums divided by the number of chunks.
+come from the touched chunks' sums divided by the number of chunks. When the query's terms
+have many postings (a common term at a million chunks), the keyword stage prunes them
+(MaxScore, ``rag.index.keyword_query``): the same top and scores, the spread estimated.
 
 A hit's passage is its chunk widened by its neighbours (``neighbours``), so the reader and
 the LLM see the sentences around the match; ``chunk_id`` stays the matched chunk's.
@@ -27,7 +29,7 @@ import numpy as np
 
 from rag.embedders import Embedder
 from rag.index import Index
-from rag.index.keywords import SparseScores
+from rag.index.keyword_query import KeywordResult
 from rag.retrieval.filters import Filters, allowed_ids
 from rag.settings import RetrievalSettings
 from rag.text.analysis import analyze_question
@@ -93,8 +95,8 @@ class Retriever:
         keyword: list[tuple[int, float]] = []
         if s.fusion != "dense":
             t = time.perf_counter()
-            keyword_scores = keywords.sparse_scores(analyze_question(query))
-            keyword = keywords.top(keyword_scores, depth, allowed)
+            keyword_result = keywords.query(analyze_question(query), depth, allowed)
+            keyword = keyword_result.top
             timings["keyword"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -103,7 +105,7 @@ class Retriever:
             for rowid, score in ranking:
                 scores.setdefault(rowid, {})[name] = score
         if s.fusion == "zscore":
-            fused = self._standardised(vectors, keywords, vector, keyword_scores, scores)
+            fused = self._standardised(vectors, vector, keyword_result, scores)
         else:
             fused = self._fuse(dense, keyword)
         for rowid, score in fused.items():
@@ -163,12 +165,13 @@ class Retriever:
         )
 
     def _standardised(
-        self, vectors, keywords, vector: np.ndarray, all_keyword: SparseScores, scores: dict[int, dict[str, float]]
+        self, vectors, vector: np.ndarray, all_keyword: KeywordResult, scores: dict[int, dict[str, float]]
     ) -> dict[int, float]:
         """Weighted sum of the stages' z-scores over the candidates in ``scores``, which are
         completed in place: the stage that did not rank a candidate scores it exactly.
-        ``all_keyword`` holds every chunk's keyword score (``KeywordIndex.sparse_scores``: the
-        touched ones, the others 0); its mean and spread count every chunk of the corpus."""
+        ``all_keyword`` (``KeywordIndex.query``) gives any chunk's exact keyword score, and
+        their mean and spread over every chunk of the corpus (estimated on a sample when the
+        query's common terms were pruned, as the dense side's are)."""
         s = self.settings
         for stages, score in zip(scores.values(), all_keyword.get(list(scores)).tolist()):
             stages.setdefault("keyword", score)

@@ -205,3 +205,26 @@ def test_an_index_updated_commit_after_commit_ranks_like_one_rebuilt(hashing_ind
             assert [h.chunk.chunk_id for h in got] == [h.chunk.chunk_id for h in want]
             for mine, theirs in zip(got, want):
                 assert mine.scores == pytest.approx(theirs.scores, rel=1e-9, abs=1e-9)
+
+
+def test_small_corpora_rank_exactly_as_sparse_scores_and_top(service, monkeypatch):
+    """The keyword stage's query takes the exact path on a small corpus: every hit and every
+    stage's score is bit-identical to ``sparse_scores`` + ``top`` (what the retriever used)."""
+    from types import SimpleNamespace
+
+    from rag.index.keywords import KeywordIndex
+    from rag.retrieval import Retriever
+
+    settings = RetrievalSettings(neighbours=0)
+    queries = ("Combien coûte la baguette ?", "musée tableaux flamands", "le marché du samedi matin")
+    got = [Retriever(service.index, service.embedder, settings).retrieve(q, 4).hits for q in queries]
+
+    def reference(self, terms, k, allowed_ids=None):
+        scores = self.sparse_scores(terms)
+        return SimpleNamespace(top=self.top(scores, k, allowed_ids), get=scores.get, mean_std=scores.mean_std)
+
+    monkeypatch.setattr(KeywordIndex, "query", reference)
+    want = [Retriever(service.index, service.embedder, settings).retrieve(q, 4).hits for q in queries]
+    assert [[(h.chunk.chunk_id, h.scores) for h in hits] for hits in got] == [
+        [(h.chunk.chunk_id, h.scores) for h in hits] for hits in want
+    ]
