@@ -31,6 +31,7 @@ from rag.embedders import Embedder
 from rag.index import Index
 from rag.index.keyword_query import KeywordResult
 from rag.retrieval.filters import Filters, allowed_ids
+from rag.retrieval.threads import one_thread
 from rag.settings import RetrievalSettings
 from rag.text.analysis import analyze_question
 from rag.types import Chunk, Hit
@@ -84,15 +85,39 @@ class Retriever:
         allowed = allowed_ids(self.index.store, filters) if filters else None
         depth = max(s.candidates, k)
 
-        dense: list[tuple[int, float]] = []
+        vector = None
         if s.fusion != "keyword":
             t = time.perf_counter()
             vector = self.embedder.embed_query(query)
             timings["embed"] = time.perf_counter() - t
+        with one_thread():
+            ranked, scores = self._rank(vectors, keywords, vector, query, depth, allowed, timings)
+
+        if s.rerank_model:
+            t = time.perf_counter()
+            ranked = self._rerank(query, ranked[: max(s.rerank_top, k)], scores)
+            timings["rerank"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        final_stage = "rerank" if s.rerank_model else "fused"
+        hits = [
+            Hit(chunk, scores[rowid][final_stage], rank, scores[rowid])
+            for rank, (rowid, chunk) in enumerate(self._passages(ranked, k), start=1)
+        ]
+        timings["fetch"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - started
+        return Retrieval(hits, timings)
+
+    def _rank(self, vectors, keywords, vector, query: str, depth: int, allowed, timings: dict):
+        """Both stages' candidates, fused: (rowids best first, each one's stage scores)."""
+        s = self.settings
+        dense: list[tuple[int, float]] = []
+        if vector is not None:
             t = time.perf_counter()
             dense = vectors.search(vector, depth, allowed)
             timings["dense"] = time.perf_counter() - t
         keyword: list[tuple[int, float]] = []
+        keyword_result = None
         if s.fusion != "dense":
             t = time.perf_counter()
             keyword_result = keywords.query(analyze_question(query), depth, allowed)
@@ -112,21 +137,7 @@ class Retriever:
             scores[rowid]["fused"] = score
         ranked = sorted(fused, key=lambda r: -fused[r])
         timings["fuse"] = time.perf_counter() - t
-
-        if s.rerank_model:
-            t = time.perf_counter()
-            ranked = self._rerank(query, ranked[: max(s.rerank_top, k)], scores)
-            timings["rerank"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        final_stage = "rerank" if s.rerank_model else "fused"
-        hits = [
-            Hit(chunk, scores[rowid][final_stage], rank, scores[rowid])
-            for rank, (rowid, chunk) in enumerate(self._passages(ranked, k), start=1)
-        ]
-        timings["fetch"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - started
-        return Retrieval(hits, timings)
+        return ranked, scores
 
     def _passages(self, ranked: list[int], k: int) -> list[tuple[int, Chunk]]:
         """The top ``k`` chunks, each widened by ``neighbours`` chunks on both sides; a chunk
