@@ -81,3 +81,26 @@ def test_question_forms(n):
     entry = Entry("ACIÉRER", "ACIÉRER (a-sié-ré) v. a.\n1° Convertir en acier du fer doux.\nÉTYMOLOGIE")
     asked = question(entry, n)
     assert asked in ("Que signifie le mot aciérer ?", "Quel mot désigne : convertir en acier du fer doux ?")
+
+
+def test_vector_index_comparison_reports_recall_and_time(tmp_path, monkeypatch):
+    """``eval.bench_ann`` on the same prepared corpus: every kind and setting gets recall@10,
+    recall@50 and times; pq with every vector re-scored finds the exact top."""
+    from eval import bench_ann
+
+    monkeypatch.setattr("rag.index.vectors.PQ_MIN_VECTORS", 32)
+    write_stardict(tmp_path)
+    embedder = HashingEmbedder(64)
+    bench_scale.run([150], tmp_path, sample=40, n_queries=12, embedder=embedder, force_max=0)
+    report = bench_ann.run(150, tmp_path, 40, 12, candidates=[20, 1000], ef=[16], embedder=embedder)
+    assert report["size"] == 150 and report["queries"] == 12
+    assert [(r["kind"], r.get("candidates", r.get("ef_search"))) for r in report["rows"]] == [
+        ("pq", 20),
+        ("pq", 1000),
+        ("hnsw", 16),
+    ]
+    for row in report["rows"]:
+        for k in ("k10", "k50"):
+            assert 0 <= row[k]["recall"] <= 1 and 0 <= row[k]["p50_ms"] <= row[k]["p95_ms"]
+    assert report["rows"][1]["k10"]["recall"] == 1.0  # 1000 candidates: every vector re-scored
+    assert "| pq | 20 candidates |" in bench_ann.markdown(report)
