@@ -51,9 +51,12 @@ class Finisher:
             return [], set()
         quotes: list[SentenceCheck] = []
         answering: set[int] = set()
-        for part, names in referents(question):
+        parts = referents(question)
+        for part, names in parts:
             skip = either(not_answering(part, texts, question), about(names, texts), instructing(texts))
-            ranked = self.locator.rank(part, texts, answer=claim, skip=skip, asked=question)
+            ranked = self.locator.rank(
+                part, texts, answer=claim, skip=skip, asked=question, standing=standing(shown, parts)
+            )
             if not ranked:
                 continue
             n, (a, b) = ranked[0].passage + 1, ranked[0].span
@@ -74,9 +77,10 @@ class Finisher:
         (``rag.answering.checks.shortfall``: a restatement, no number for « combien »...)."""
         texts = [h.chunk.text for h in shown]
         quotes: list[SentenceCheck] = []
-        for part, names in referents(question):
+        parts = referents(question)
+        for part, names in parts:
             skip = either(introducing(texts), about(names, texts), instructing(texts))
-            ranked = self.locator.rank(part, texts, skip=skip, asked=question)
+            ranked = self.locator.rank(part, texts, skip=skip, asked=question, standing=standing(shown, parts))
             if ranked and quoted(quotes, ranked[0]):
                 # Its best window is quoted already: enough if the quotes give what it asks,
                 # else its best window elsewhere that does.
@@ -97,14 +101,27 @@ class Finisher:
         best, taken in turn from each question of a compound question's ranking, so that each
         gets its best passage first."""
         texts = [h.chunk.text for h in shown]
+        parts = referents(question)
         rankings = [
-            [w.passage for w in self.locator.rank(part, texts, skip=about(names, texts), asked=question)]
-            for part, names in referents(question)
+            [
+                w.passage
+                for w in self.locator.rank(
+                    part, texts, skip=about(names, texts), asked=question, standing=standing(shown, parts)
+                )
+            ]
+            for part, names in parts
         ]
         picked = [n for turn in zip(*rankings) for n in turn]
         picked += [n for ranking in rankings for n in ranking]
         wanted = max(wanted, len(rankings))
         return [i + 1 for i in list(dict.fromkeys(picked))[:wanted]]
+
+
+def standing(shown: list[Hit], parts: list) -> list[float] | None:
+    """Each passage's retrieval score, the locator's passage-level signal, for a question that
+    asks one thing. Retrieval ranked the passages for the whole question: for one part of a
+    compound question, the ranking does not say which passage answers that part (None)."""
+    return [h.score for h in shown] if len(parts) == 1 else None
 
 
 def focused(sentences: list[SentenceCheck], answering: set[int]) -> list[SentenceCheck]:

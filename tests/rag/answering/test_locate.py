@@ -69,6 +69,21 @@ def test_the_answer_pulls_towards_the_window_it_came_from():
     assert "marché" not in _text(plain[0]) and "marché" in _text(guided[0])
 
 
+def test_the_passages_standing_pulls_towards_the_passage_retrieval_put_first():
+    """Two windows worded alike: the one in the passage retrieval ranked far ahead comes first;
+    passages standing level leave the order to the windows' own signals."""
+    support = LexicalSemanticSupport(None)
+    passages = [
+        "Comment changer le mot de passe ? Voir la section suivante.",
+        "Pour changer le mot de passe, lancez la commande passwd.",
+    ]
+    question = "Comment changer le mot de passe ?"
+    plain = Locator(support).rank(question, passages)
+    assert plain[0].passage == 0  # the heading repeats the question word for word
+    assert Locator(support).rank(question, passages, standing=[1.0, 1.0])[0].passage == 0
+    assert Locator(support).rank(question, passages, standing=[0.5, 9.0])[0].passage == 1
+
+
 def test_skipped_windows_are_left_out():
     ranked = Locator(LexicalSemanticSupport(None)).rank(QUESTION, PASSAGES, skip=lambda i, span: i == 0)
     assert ranked and {w.passage for w in ranked} == {1}
