@@ -56,6 +56,8 @@ WARMUP_QUERY = "Qu'est-ce qu'un modèle de langage ?"
 def refusal_kind(reason: str | None) -> str:
     """Which of the answerer's refusals this is, from its reason."""
     reason = (reason or "").lower()
+    if "unknown to the documents" in reason:
+        return "names unknown to the documents (before generation)"
     if "answerability" in reason:
         return "low answerability (before generation)"
     if "evidence" in reason:

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 
 from rag.answering import prompts
-from rag.answering.checks import evidence_score
+from rag.answering.checks import evidence_score, unwritten_names
 from rag.llm.base import can_score
 from rag.types import Hit
 
@@ -82,6 +82,7 @@ class Assessment:
 
     signals: dict[str, float] = field(default_factory=dict)
     confidence: float | None = None
+    unwritten: tuple[str, ...] = ()  # names of the question that no document writes
 
     def weakest(self, calibration: Calibration) -> str | None:
         """The signal that pulls the confidence down most: what a refusal's reason names."""
@@ -138,16 +139,21 @@ class Gate:
     Principle: whether the documents answer a question is decided from how well the passages
     meet it (signals measured on question sets, combined by a fitted model), never from the
     question's wording. Without a calibration for this embedder (and model), the decision is
-    the evidence score against the calibrated ``min_evidence`` alone.
+    the evidence score against the calibrated ``min_evidence`` alone. Before either, a
+    question that names something no document ever writes is refused
+    (``checks.unwritten_names``; ``written``: whether the index holds an analysed term).
     """
 
-    def __init__(self, assessor: Assessor, calibration: Calibration | None, min_evidence: float):
+    def __init__(self, assessor: Assessor, calibration: Calibration | None, min_evidence: float, written=None):
         self.assessor = assessor
         self.calibration = calibration
         self.min_evidence = min_evidence
+        self.written = written
 
     def assess(self, question: str, hits: list[Hit], shown: list[Hit], messages: list[dict] | None) -> Assessment:
         assessment = Assessment(self.assessor.retrieval_signals(question, hits))
+        if self.written is not None:
+            assessment.unwritten = tuple(unwritten_names(question, self.written))
         if self.calibration is None:
             return assessment
         wanted = [name for name, weight in self.calibration.weights.items() if weight]
@@ -158,6 +164,9 @@ class Gate:
 
     def refusal(self, assessment: Assessment) -> str | None:
         """Why the passages do not answer, or None when they may."""
+        if assessment.unwritten:
+            named = ", ".join(f"« {name} »" for name in assessment.unwritten)
+            return f"unknown to the documents: none of them writes {named}"
         if self.calibration is None or assessment.confidence is None:
             evidence = assessment.signals.get("evidence", 0.0)
             if evidence < self.min_evidence:

@@ -69,7 +69,8 @@ class Answerer:
         scorer = llm if can_score(llm) else None
         found = answerability(index.embedder_id, getattr(scorer, "model_id", None), index.directory)
         calibration = Calibration.from_dict(found) if found and s.answerability else None
-        self.gate = Gate(Assessor(self.support, self.locator, scorer), calibration, s.min_evidence)
+        written = lambda term: index.keywords().document_frequency(term) > 0  # noqa: E731
+        self.gate = Gate(Assessor(self.support, self.locator, scorer), calibration, s.min_evidence, written)
 
     @property
     def mode(self) -> str:

@@ -210,6 +210,10 @@ class KeywordIndex:
     def _idf(self, df: int) -> np.float64:
         return np.log(1.0 + (self.n_entries - df + 0.5) / (df + 0.5))
 
+    def document_frequency(self, term: str) -> int:
+        """How many live entries use the analysed ``term`` (0: the corpus never does)."""
+        return int(self._postings(term, drop_deleted=False)[0])
+
     def idf(self, term: str) -> float:
         """How rare an analysed term is; a term the corpus never uses counts as the rarest."""
         return float(self._idf(self._postings(term)[0]))

@@ -68,8 +68,10 @@ def test_model_refusal_is_an_abstention(service):
 
 def test_weak_evidence_refuses_before_generating(service):
     llm = Scripted("ne doit pas servir")
-    answer = _answerer(service, llm).ask("Quel est le salaire du président de la Bolivie ?")
+    answer = _answerer(service, llm).ask("Quel est le salaire du président de la république ?")
     assert answer.abstained and "weak evidence" in answer.abstain_reason
+    named = _answerer(service, llm).ask("Quel est le salaire du président de la Bolivie ?")
+    assert named.abstained and named.abstain_reason == "unknown to the documents: none of them writes « Bolivie »"
     assert llm.prompts == []  # the model was never called
 
 
