@@ -29,5 +29,7 @@ def one_thread():
                 except ImportError:
                     _controller = False
                 else:
+                    with contextlib.suppress(ImportError):
+                        import faiss  # noqa: F401  (its OpenMP runtime loaded, so found)
                     _controller = ThreadpoolController()  # found once: ~10 us a use afterwards
     return _controller.limit(limits=1) if _controller else contextlib.nullcontext()
