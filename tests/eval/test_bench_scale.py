@@ -102,5 +102,6 @@ def test_vector_index_comparison_reports_recall_and_time(tmp_path, monkeypatch):
     for row in report["rows"]:
         for k in ("k10", "k50"):
             assert 0 <= row[k]["recall"] <= 1 and 0 <= row[k]["p50_ms"] <= row[k]["p95_ms"]
-    assert report["rows"][1]["k10"]["recall"] == 1.0  # 1000 candidates: every vector re-scored
+    # 1000 candidates: every vector re-scored, in half precision (near ties may swap)
+    assert report["rows"][1]["k10"]["recall"] >= 0.97
     assert "| pq | 20 candidates |" in bench_ann.markdown(report)
