@@ -52,11 +52,10 @@ class Finisher:
         quotes: list[SentenceCheck] = []
         answering: set[int] = set()
         parts = referents(question)
+        prior = standing(shown, parts)
         for part, names in parts:
             skip = either(not_answering(part, texts, question), about(names, texts), instructing(texts))
-            ranked = self.locator.rank(
-                part, texts, answer=claim, skip=skip, asked=question, standing=standing(shown, parts)
-            )
+            ranked = self.locator.rank(part, texts, answer=claim, skip=skip, asked=question, standing=prior)
             if not ranked:
                 continue
             n, (a, b) = ranked[0].passage + 1, ranked[0].span
@@ -78,9 +77,10 @@ class Finisher:
         texts = [h.chunk.text for h in shown]
         quotes: list[SentenceCheck] = []
         parts = referents(question)
+        prior = standing(shown, parts)
         for part, names in parts:
             skip = either(introducing(texts), about(names, texts), instructing(texts))
-            ranked = self.locator.rank(part, texts, skip=skip, asked=question, standing=standing(shown, parts))
+            ranked = self.locator.rank(part, texts, skip=skip, asked=question, standing=prior)
             if ranked and quoted(quotes, ranked[0]):
                 # Its best window is quoted already: enough if the quotes give what it asks,
                 # else its best window elsewhere that does.
@@ -102,12 +102,11 @@ class Finisher:
         gets its best passage first."""
         texts = [h.chunk.text for h in shown]
         parts = referents(question)
+        prior = standing(shown, parts)
         rankings = [
             [
                 w.passage
-                for w in self.locator.rank(
-                    part, texts, skip=about(names, texts), asked=question, standing=standing(shown, parts)
-                )
+                for w in self.locator.rank(part, texts, skip=about(names, texts), asked=question, standing=prior)
             ]
             for part, names in parts
         ]

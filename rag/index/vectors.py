@@ -4,9 +4,8 @@ Three kinds: ``flat`` (exact), ``pq`` and ``hnsw``. ``pq`` scans 4-bit product-q
 codes of every vector (FAISS fast scan, two dimensions per sub-quantiser: dim/2 bytes a
 vector) and re-scores the ``REFINE_CANDIDATES`` best with the full vectors, kept in half
 precision (half the file and memory of float32; scores within 1e-4 of exact), so only the
-candidate list is approximate. It
-is the default past ``LARGE_THRESHOLD`` because it was measured better than HNSW on the scale
-benchmark's million 384-d vectors (docs/benchmarks.md, "Scale"): recall@10 0.994 of exact at
+candidate list is approximate. It is the default past ``LARGE_THRESHOLD`` because it was measured better than HNSW on the scale
+benchmark's million 384-d vectors (docs/benchmarks.md, "Scale"): recall@10 0.992 of exact at
 7 ms a query on one core, where HNSW (M 32, efConstruction 160) reached 0.918 at 17 ms
 (efSearch 2048); and it builds in seconds where the graph took about twenty minutes.
 
@@ -37,8 +36,8 @@ LARGE_KIND = "pq"
 # How many stored vectors (evenly spread) estimate the spread of a query's scores.
 STATS_SAMPLE = 4096
 INDEX_TYPES = ("auto", "flat", "hnsw", "pq")
-# pq: how many candidates of the quantised scan are re-scored exactly (per search, whatever k:
-# recall@10 0.974 / 0.984 / 0.994 for 2,000 / 3,000 / 5,000 at a million vectors); how many
+# pq: how many candidates of the quantised scan are re-scored with the full vectors (per search, whatever k:
+# recall@10 0.967 / 0.980 / 0.992 for 2,000 / 3,000 / 5,000 at a million vectors, eval.bench_ann); how many
 # vectors it trains its codebooks on (evenly spread); below PQ_MIN_VECTORS it stays exact.
 REFINE_CANDIDATES = 5000
 PQ_TRAIN = 65_536
@@ -199,8 +198,8 @@ class VectorIndex:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def _search_pq(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None) -> list[tuple[int, float]]:
-        """pq search: the quantised scan's best ``REFINE_CANDIDATES`` re-scored exactly. A few
-        allowed ids are scored exactly instead; otherwise tombstones and ids not allowed are
+        """pq search: the quantised scan's best ``REFINE_CANDIDATES`` re-scored with the full
+        (half-precision) vectors. A few allowed ids are scored directly instead; otherwise tombstones and ids not allowed are
         filtered out of a search widened until it yields ``k`` or covers the whole index."""
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         dead = self.tombstones
